@@ -1,0 +1,252 @@
+"""CycleGAN-VC as an ESPnet GAN model: two generators, two discriminators."""
+
+from typing import Any, Dict, Optional
+
+import torch
+from typeguard import typechecked
+
+from espnet2.layers.abs_normalize import AbsNormalize
+from espnet2.torch_utils.device_funcs import force_gatherable
+from espnet2.train.abs_gan_espnet_model import AbsGANESPnetModel
+
+from espnet2_cyclegan_vc.cyclegan_vc.loss import (
+    DiscriminatorAdversarialLoss,
+    GeneratorAdversarialLoss,
+    IdentityLossSchedule,
+    l1_loss,
+)
+from espnet2_cyclegan_vc.f0 import LogF0Stats
+
+DIRECTIONS = ("src_to_trg", "trg_to_src")
+
+
+class ESPnetCycleGANVCModel(AbsGANESPnetModel):
+    """CycleGAN-VC between a source speaker (X) and a target speaker (Y).
+
+    The generator turn (optim_idx 0) updates G_X->Y and G_Y->X with
+    adversarial + lambda_cycle * cycle + lambda_identity * identity losses; the
+    discriminator turn (optim_idx 1) updates D_X and D_Y. Features are
+    normalised per speaker inside the model, so checkpoints carry their
+    statistics, and so do the log-F0 statistics the converter needs.
+
+    The number of generator updates is a buffer (``num_updates``): it is saved
+    in every checkpoint, restored by ``--resume``, and drives the identity-loss
+    schedule.
+    """
+
+    @typechecked
+    def __init__(
+        self,
+        generator_src_to_trg: torch.nn.Module,
+        generator_trg_to_src: torch.nn.Module,
+        discriminator_src: torch.nn.Module,
+        discriminator_trg: torch.nn.Module,
+        src_normalize: Optional[AbsNormalize] = None,
+        trg_normalize: Optional[AbsNormalize] = None,
+        adversarial_loss_type: str = "bce",
+        lambda_cycle: float = 10.0,
+        lambda_identity: float = 5.0,
+        identity_loss_updates: int = 10000,
+        src_logf0_stats_file: Optional[str] = None,
+        trg_logf0_stats_file: Optional[str] = None,
+    ):
+        """Initialize ESPnetCycleGANVCModel.
+
+        Args:
+            generator_src_to_trg: Generator G_X->Y.
+            generator_trg_to_src: Generator G_Y->X.
+            discriminator_src: Discriminator D_X (real source vs converted).
+            discriminator_trg: Discriminator D_Y (real target vs converted).
+            src_normalize: Source-speaker feature normalisation (global_mvn).
+            trg_normalize: Target-speaker feature normalisation.
+            adversarial_loss_type: "bce" (the paper's) or "mse" (least squares).
+            lambda_cycle: Weight of the cycle-consistency L1 loss.
+            lambda_identity: Weight of the identity-mapping L1 loss.
+            identity_loss_updates: Generator updates during which the identity
+                loss is used (0 disables it).
+            src_logf0_stats_file: Source log-F0 stats npz, kept for conversion.
+            trg_logf0_stats_file: Target log-F0 stats npz, kept for conversion.
+        """
+        super().__init__()
+        self.generator = torch.nn.ModuleDict(
+            {"src_to_trg": generator_src_to_trg, "trg_to_src": generator_trg_to_src}
+        )
+        self.discriminator = torch.nn.ModuleDict(
+            {"src": discriminator_src, "trg": discriminator_trg}
+        )
+        self.src_normalize = src_normalize
+        self.trg_normalize = trg_normalize
+        self.generator_adv_loss = GeneratorAdversarialLoss(adversarial_loss_type)
+        self.discriminator_adv_loss = DiscriminatorAdversarialLoss(adversarial_loss_type)
+        self.lambda_cycle = lambda_cycle
+        self.identity_weight = IdentityLossSchedule(lambda_identity, identity_loss_updates)
+        self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
+        # (mean, std) of natural-log F0; zeros mean "not given".
+        for side, path in (("src", src_logf0_stats_file), ("trg", trg_logf0_stats_file)):
+            stats = torch.zeros(2, dtype=torch.float64)
+            if path is not None:
+                s = LogF0Stats.load(path)
+                stats = torch.tensor([s.mean, s.std], dtype=torch.float64)
+            self.register_buffer(f"{side}_logf0_stats", stats)
+        self._cache = None
+
+    # ------------------------------------------------------------------ helpers
+    def normalize(self, side: str, feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) raw MCEPs -> (B, D, T) normalised."""
+        norm = self.src_normalize if side == "src" else self.trg_normalize
+        if norm is not None:
+            # GlobalMVN works in place on tensors without grad; the batch is
+            # reused by the other turn, so give it a copy.
+            feats, _ = norm(feats.clone(), lengths)
+        return feats.transpose(1, 2)
+
+    def denormalize(self, side: str, feats: torch.Tensor) -> torch.Tensor:
+        """(B, D, T) normalised -> (B, T, D) raw MCEPs."""
+        feats = feats.transpose(1, 2)
+        norm = self.trg_normalize if side == "trg" else self.src_normalize
+        if norm is not None:
+            feats, _ = norm.inverse(feats.clone())
+        return feats
+
+    def logf0_stats(self, side: str) -> Optional[LogF0Stats]:
+        mean, std = getattr(self, f"{side}_logf0_stats").tolist()
+        return None if std <= 0 else LogF0Stats(mean=mean, std=std)
+
+    @torch.no_grad()
+    def convert(self, feats: torch.Tensor, direction: str = "src_to_trg") -> torch.Tensor:
+        """Convert raw MCEPs of one speaker into the other's.
+
+        Args:
+            feats: (T, D) or (B, T, D) raw MCEPs of the input speaker.
+            direction: "src_to_trg" or "trg_to_src".
+
+        Returns:
+            Tensor: converted raw MCEPs with the input's shape.
+        """
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        squeeze = feats.dim() == 2
+        if squeeze:
+            feats = feats.unsqueeze(0)
+        in_side, out_side = ("src", "trg") if direction == "src_to_trg" else ("trg", "src")
+        lengths = feats.new_full((feats.size(0),), feats.size(1), dtype=torch.long)
+        x = self.normalize(in_side, feats, lengths)
+        y = self.denormalize(out_side, self.generator[direction](x))
+        return y[0] if squeeze else y
+
+    def _check_finite(self, loss: torch.Tensor, turn: str) -> None:
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"The {turn} loss is {loss.item()} at generator update "
+                f"{int(self.num_updates)}: training diverged. Resume from an earlier "
+                "checkpoint with a lower learning rate, or check the features and "
+                "statistics for NaN/inf."
+            )
+
+    # ---------------------------------------------------------------- training
+    def forward(
+        self,
+        src_feats: Optional[torch.Tensor] = None,
+        src_feats_lengths: Optional[torch.Tensor] = None,
+        trg_feats: Optional[torch.Tensor] = None,
+        trg_feats_lengths: Optional[torch.Tensor] = None,
+        forward_generator: bool = True,
+        **kwargs,
+    ) -> Dict[str, Any]:
+        """Return the generator or the discriminator loss.
+
+        Args:
+            src_feats: (B, T_x, D) source-speaker MCEP segments.
+            src_feats_lengths: (B,) lengths.
+            trg_feats: (B, T_y, D) target-speaker MCEP segments.
+            trg_feats_lengths: (B,) lengths.
+            forward_generator: Generator turn if True, else discriminator turn.
+
+        Returns:
+            Dict[str, Any]: loss, stats, weight and optim_idx (0 = G, 1 = D).
+        """
+        if src_feats is None or trg_feats is None:
+            raise ValueError(
+                "Training needs both src_feats and trg_feats data "
+                "(--train_data_path_and_name_and_type ...,src_feats,kaldi_ark and "
+                "...,trg_feats,kaldi_ark)"
+            )
+        batch_key = (src_feats, trg_feats)
+        x = self.normalize("src", src_feats, src_feats_lengths)
+        y = self.normalize("trg", trg_feats, trg_feats_lengths)
+        if forward_generator:
+            return self._forward_generator(x, y, batch_key)
+        return self._forward_discriminator(x, y, batch_key)
+
+    def _forward_generator(self, x, y, batch_key) -> Dict[str, Any]:
+        g_xy, g_yx = self.generator["src_to_trg"], self.generator["trg_to_src"]
+        fake_y = g_xy(x)
+        fake_x = g_yx(y)
+        adv_loss = self.generator_adv_loss(
+            self.discriminator["trg"](fake_y)
+        ) + self.generator_adv_loss(self.discriminator["src"](fake_x))
+        cycle_loss = l1_loss(g_yx(fake_y), x) + l1_loss(g_xy(fake_x), y)
+        loss = adv_loss + self.lambda_cycle * cycle_loss
+        identity_weight = self.identity_weight(int(self.num_updates))
+        identity_loss = None
+        # Skip the two extra generator passes once the weight is 0, except in
+        # validation, where the loss is reported throughout.
+        if identity_weight > 0 or not self.training:
+            identity_loss = l1_loss(g_xy(y), y) + l1_loss(g_yx(x), x)
+            loss = loss + identity_weight * identity_loss
+        self._check_finite(loss, "generator")
+        if self.training:
+            self.num_updates += 1
+            # The discriminator turn of the same batch reuses these outputs.
+            self._cache = (batch_key, fake_y.detach(), fake_x.detach())
+        stats = dict(
+            generator_loss=loss.item(),
+            generator_adv_loss=adv_loss.item(),
+            generator_cycle_loss=cycle_loss.item(),
+            generator_identity_loss=None if identity_loss is None else identity_loss.item(),
+            identity_weight=identity_weight,
+        )
+        loss, stats, weight = force_gatherable((loss, stats, x.size(0)), loss.device)
+        return dict(loss=loss, stats=stats, weight=weight, optim_idx=0)
+
+    def _forward_discriminator(self, x, y, batch_key) -> Dict[str, Any]:
+        cache, self._cache = self._cache, None
+        if cache is not None and cache[0][0] is batch_key[0] and cache[0][1] is batch_key[1]:
+            fake_y, fake_x = cache[1], cache[2]
+        else:
+            with torch.no_grad():
+                fake_y = self.generator["src_to_trg"](x)
+                fake_x = self.generator["trg_to_src"](y)
+        real_y_loss, fake_y_loss = self.discriminator_adv_loss(
+            self.discriminator["trg"](y), self.discriminator["trg"](fake_y)
+        )
+        real_x_loss, fake_x_loss = self.discriminator_adv_loss(
+            self.discriminator["src"](x), self.discriminator["src"](fake_x)
+        )
+        real_loss = real_x_loss + real_y_loss
+        fake_loss = fake_x_loss + fake_y_loss
+        loss = real_loss + fake_loss
+        self._check_finite(loss, "discriminator")
+        stats = dict(
+            discriminator_loss=loss.item(),
+            discriminator_real_loss=real_loss.item(),
+            discriminator_fake_loss=fake_loss.item(),
+        )
+        loss, stats, weight = force_gatherable((loss, stats, x.size(0)), loss.device)
+        return dict(loss=loss, stats=stats, weight=weight, optim_idx=1)
+
+    def collect_feats(
+        self,
+        src_feats: Optional[torch.Tensor] = None,
+        src_feats_lengths: Optional[torch.Tensor] = None,
+        trg_feats: Optional[torch.Tensor] = None,
+        trg_feats_lengths: Optional[torch.Tensor] = None,
+        **kwargs,
+    ) -> Dict[str, torch.Tensor]:
+        """Raw features for ESPnet's --collect_stats (one speaker at a time is fine)."""
+        feats = {}
+        if src_feats is not None:
+            feats.update(src_feats=src_feats, src_feats_lengths=src_feats_lengths)
+        if trg_feats is not None:
+            feats.update(trg_feats=trg_feats, trg_feats_lengths=trg_feats_lengths)
+        return feats
