@@ -1,0 +1,205 @@
+"""WORLD analysis and synthesis shared by feature extraction, inference and scoring.
+
+Every stage that touches WORLD goes through :class:`WorldConfig` and the
+functions here, so the frame period, FFT size, MCEP order and F0 range can never
+differ between the features a model was trained on, the features it converts
+and the features it is scored on.
+"""
+
+import dataclasses
+import math
+from typing import Any, Dict, Optional
+
+import numpy as np
+import pyworld
+import soundfile
+from scipy.signal import resample_poly
+
+
+class AudioError(ValueError):
+    """An audio file that cannot be turned into WORLD features."""
+
+
+@dataclasses.dataclass(frozen=True)
+class WorldConfig:
+    """Settings of WORLD analysis (defaults are those of CycleGAN-VC).
+
+    Attributes:
+        fs: Sampling rate in Hz that audio is resampled to before analysis.
+        frame_period: Frame shift in milliseconds.
+        fft_size: FFT size of CheapTrick/D4C; None takes WORLD's default for fs
+            (1024 at 16 kHz).
+        mcep_dim: Number of mel-cepstral coefficients (c0 included).
+        f0_floor: Lowest F0 searched, in Hz.
+        f0_ceil: Highest F0 searched, in Hz.
+        f0_method: "harvest" (the paper's) or "dio" (dio + stonemask, faster).
+    """
+
+    fs: int = 16000
+    frame_period: float = 5.0
+    fft_size: Optional[int] = None
+    mcep_dim: int = 24
+    f0_floor: float = 71.0
+    f0_ceil: float = 800.0
+    f0_method: str = "harvest"
+
+    def __post_init__(self):
+        if self.f0_method not in ("harvest", "dio"):
+            raise ValueError(
+                f"world_conf f0_method must be 'harvest' or 'dio', got {self.f0_method!r}"
+            )
+        if not 0 < self.f0_floor < self.f0_ceil:
+            raise ValueError(
+                f"world_conf needs 0 < f0_floor < f0_ceil, got {self.f0_floor}, {self.f0_ceil}"
+            )
+        if self.mcep_dim < 2:
+            raise ValueError(f"world_conf mcep_dim must be >= 2, got {self.mcep_dim}")
+
+    @classmethod
+    def from_dict(cls, conf: Optional[Dict[str, Any]]) -> "WorldConfig":
+        """Build from a (YAML) dict, naming any key that is not a setting."""
+        conf = dict(conf or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(conf) - known)
+        if unknown:
+            raise ValueError(
+                f"Unknown world_conf keys {unknown}; known keys are {sorted(known)}"
+            )
+        return cls(**conf)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @property
+    def resolved_fft_size(self) -> int:
+        if self.fft_size is not None:
+            return int(self.fft_size)
+        return int(pyworld.get_cheaptrick_fft_size(self.fs, self.f0_floor))
+
+    @property
+    def hop_length(self) -> float:
+        """Frame shift in samples (may be fractional for odd rates)."""
+        return self.fs * self.frame_period / 1000.0
+
+    def num_frames(self, num_samples: int) -> int:
+        """Number of WORLD frames for a signal of num_samples at fs."""
+        return int(1000.0 * num_samples / self.fs / self.frame_period) + 1
+
+
+@dataclasses.dataclass
+class WorldFeatures:
+    """WORLD parameters of one utterance, all with T frames.
+
+    Attributes:
+        f0: (T,) F0 in Hz, 0 on unvoiced frames.
+        mcep: (T, mcep_dim) mel-cepstrum coded from the spectral envelope.
+        ap: (T, fft_size // 2 + 1) aperiodicity.
+    """
+
+    f0: np.ndarray
+    mcep: np.ndarray
+    ap: np.ndarray
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.f0)
+
+    def coded_ap(self, config: WorldConfig) -> np.ndarray:
+        """Band aperiodicity (T, n_bands), a compact form for storage."""
+        return pyworld.code_aperiodicity(np.ascontiguousarray(self.ap), config.fs)
+
+
+def load_wav(path: str, fs: int) -> np.ndarray:
+    """Read a sound file as mono float64 at fs, resampling and down-mixing.
+
+    Raises:
+        AudioError: the file cannot be read, is empty, or contains non-finite
+            samples; the message names the file.
+    """
+    try:
+        wav, file_fs = soundfile.read(path, dtype="float64", always_2d=True)
+    except Exception as e:  # soundfile raises several types for bad files
+        raise AudioError(f"{path}: cannot read audio ({e})") from e
+    return prepare_wav(wav, file_fs, fs, name=path)
+
+
+def prepare_wav(wav: np.ndarray, file_fs: int, fs: int, name: str = "<array>") -> np.ndarray:
+    """Down-mix (T, C) or (T,) audio to mono and resample it from file_fs to fs."""
+    wav = np.asarray(wav, dtype=np.float64)
+    if wav.ndim == 2:
+        wav = wav.mean(axis=1)
+    if wav.ndim != 1:
+        raise AudioError(f"{name}: expected 1-D or 2-D audio, got shape {wav.shape}")
+    if len(wav) == 0:
+        raise AudioError(f"{name}: audio has no samples")
+    if not np.all(np.isfinite(wav)):
+        raise AudioError(f"{name}: audio contains NaN or inf samples")
+    if file_fs != fs:
+        g = math.gcd(int(file_fs), int(fs))
+        wav = resample_poly(wav, fs // g, file_fs // g)
+    return np.ascontiguousarray(wav)
+
+
+def analyze(wav: np.ndarray, config: WorldConfig, name: str = "<array>") -> WorldFeatures:
+    """WORLD analysis of a mono float64 signal sampled at config.fs.
+
+    Raises:
+        AudioError: the signal is too short for one frame, or the analysis
+            produced non-finite values (e.g. digital silence); names `name`.
+    """
+    wav = np.ascontiguousarray(wav, dtype=np.float64)
+    if len(wav) < config.resolved_fft_size // 4:
+        raise AudioError(
+            f"{name}: {len(wav)} samples is too short for WORLD analysis at "
+            f"{config.fs} Hz"
+        )
+    if not np.any(wav):
+        raise AudioError(f"{name}: audio is all zeros (digital silence)")
+    if config.f0_method == "harvest":
+        f0, t = pyworld.harvest(
+            wav, config.fs, f0_floor=config.f0_floor, f0_ceil=config.f0_ceil,
+            frame_period=config.frame_period,
+        )
+    else:
+        f0, t = pyworld.dio(
+            wav, config.fs, f0_floor=config.f0_floor, f0_ceil=config.f0_ceil,
+            frame_period=config.frame_period,
+        )
+        f0 = pyworld.stonemask(wav, f0, t, config.fs)
+    fft_size = config.resolved_fft_size
+    sp = pyworld.cheaptrick(wav, f0, t, config.fs, f0_floor=config.f0_floor, fft_size=fft_size)
+    ap = pyworld.d4c(wav, f0, t, config.fs, fft_size=fft_size)
+    mcep = pyworld.code_spectral_envelope(sp, config.fs, config.mcep_dim)
+    feats = WorldFeatures(f0=f0, mcep=mcep, ap=ap)
+    for key in ("f0", "mcep", "ap"):
+        if not np.all(np.isfinite(getattr(feats, key))):
+            raise AudioError(f"{name}: WORLD analysis gave non-finite {key}")
+    return feats
+
+
+def decode_ap(coded_ap: np.ndarray, config: WorldConfig) -> np.ndarray:
+    """Inverse of WorldFeatures.coded_ap."""
+    return pyworld.decode_aperiodicity(
+        np.ascontiguousarray(coded_ap, dtype=np.float64), config.fs, config.resolved_fft_size
+    )
+
+
+def mcep_to_sp(mcep: np.ndarray, config: WorldConfig) -> np.ndarray:
+    """Spectral envelope (T, fft_size // 2 + 1) from mel-cepstra."""
+    return pyworld.decode_spectral_envelope(
+        np.ascontiguousarray(mcep, dtype=np.float64), config.fs, config.resolved_fft_size
+    )
+
+
+def synthesize(f0: np.ndarray, mcep: np.ndarray, ap: np.ndarray, config: WorldConfig) -> np.ndarray:
+    """WORLD synthesis from F0 (T,), mel-cepstra (T, D) and aperiodicity (T, F)."""
+    if not (len(f0) == len(mcep) == len(ap)):
+        raise ValueError(
+            f"synthesize: frame counts differ (f0 {len(f0)}, mcep {len(mcep)}, ap {len(ap)})"
+        )
+    sp = mcep_to_sp(mcep, config)
+    wav = pyworld.synthesize(
+        np.ascontiguousarray(f0, dtype=np.float64), sp,
+        np.ascontiguousarray(ap, dtype=np.float64), config.fs, config.frame_period,
+    )
+    return wav
