@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Convert speech with a trained CycleGAN-VC model.
+
+Python:
+    >>> from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
+    >>> vc = VoiceConverter("exp/vc/config.yaml", "exp/vc/latest.pth")
+    >>> wav = vc(source_wav, fs=16000)                      # source -> target
+    >>> back = vc(target_wav, fs=16000, direction="trg_to_src")
+
+Command line (the recipe's inference stage):
+    python -m espnet2_cyclegan_vc.bin.vc_inference \
+        --train_config exp/vc/config.yaml --model_file exp/vc/latest.pth \
+        --wav_scp data/eval_SF1/wav.scp --direction src_to_trg --output_dir OUT
+writes OUT/wav/<utt>.wav (16-bit PCM at the model's sampling rate) and
+OUT/wav.scp, the latter last, so an interrupted run never looks complete.
+"""
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+import soundfile
+import torch
+from typeguard import typechecked
+
+from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import DIRECTIONS
+from espnet2_cyclegan_vc.f0 import LogF0Stats, convert_f0
+from espnet2_cyclegan_vc.tasks.vc import VCTask
+from espnet2_cyclegan_vc.train.unpaired import read_scp
+from espnet2_cyclegan_vc.world import AudioError, WorldConfig, analyze, load_wav, prepare_wav, synthesize
+
+
+class VoiceConverter:
+    """WORLD analysis -> MCEP conversion -> log-Gaussian F0 -> WORLD synthesis."""
+
+    @typechecked
+    def __init__(
+        self,
+        train_config: Union[Path, str],
+        model_file: Union[Path, str, None] = None,
+        device: str = "cpu",
+        direction: str = "src_to_trg",
+        src_logf0_stats: Union[Path, str, None] = None,
+        trg_logf0_stats: Union[Path, str, None] = None,
+    ):
+        """Initialize VoiceConverter.
+
+        Args:
+            train_config: config.yaml written by vc_train.
+            model_file: Model parameters (*.pth) of that training.
+            device: Torch device of the generator.
+            direction: Default direction, "src_to_trg" or "trg_to_src".
+            src_logf0_stats: Override of the source log-F0 stats npz.
+            trg_logf0_stats: Override of the target log-F0 stats npz.
+        """
+        if direction not in DIRECTIONS:
+            raise ValueError(f"--direction must be one of {DIRECTIONS}, got {direction!r}")
+        for path in (train_config, model_file):
+            if path is not None and not Path(path).exists():
+                raise FileNotFoundError(f"{path} does not exist")
+        try:
+            model, train_args = VCTask.build_model_from_file(train_config, model_file, device)
+        except RuntimeError as e:
+            raise RuntimeError(
+                f"{model_file} does not match {train_config} (was it trained with "
+                f"another configuration?): {e}"
+            ) from e
+        model.eval()
+        self.model = model
+        self.device = device
+        self.direction = direction
+        self.world = WorldConfig.from_dict(train_args.world_conf)
+        feats_dim = model.generator["src_to_trg"].in_channels
+        if feats_dim != self.world.mcep_dim:
+            raise ValueError(
+                f"{train_config}: generator input dim {feats_dim} != world_conf mcep_dim "
+                f"{self.world.mcep_dim}"
+            )
+        for side in ("src", "trg"):
+            norm = getattr(model, f"{side}_normalize")
+            if norm is not None and norm.mean.numel() != feats_dim:
+                raise ValueError(
+                    f"{train_config}: {side} normalisation statistics have "
+                    f"{norm.mean.numel()} dims but the model expects {feats_dim}"
+                )
+        self.logf0 = {}
+        for side, override in (("src", src_logf0_stats), ("trg", trg_logf0_stats)):
+            stats = LogF0Stats.load(override) if override else model.logf0_stats(side)
+            if stats is None:
+                raise ValueError(
+                    f"{train_config}: no {side} log-F0 statistics in the model; train with "
+                    f"model_conf {side}_logf0_stats_file or pass --{side}_logf0_stats"
+                )
+            self.logf0[side] = stats
+
+    @property
+    def fs(self) -> int:
+        return self.world.fs
+
+    @torch.no_grad()
+    def __call__(
+        self, wav: np.ndarray, fs: Optional[int] = None, direction: Optional[str] = None, name: str = "<array>"
+    ) -> np.ndarray:
+        """Convert a waveform.
+
+        Args:
+            wav: (T,) or (T, C) samples; (T, C) is down-mixed.
+            fs: Sampling rate of wav (resampled to the model's); None = model's.
+            direction: "src_to_trg" or "trg_to_src"; None = the default.
+            name: Name used in error messages.
+
+        Returns:
+            np.ndarray: (T',) converted float64 waveform at self.fs.
+        """
+        direction = direction or self.direction
+        wav = prepare_wav(wav, fs or self.fs, self.fs, name=name)
+        feats = analyze(wav, self.world, name=name)
+        mcep = torch.from_numpy(feats.mcep.astype(np.float32)).to(self.device)
+        converted = self.model.convert(mcep, direction).cpu().double().numpy()
+        in_side, out_side = ("src", "trg") if direction == "src_to_trg" else ("trg", "src")
+        f0 = convert_f0(feats.f0, self.logf0[in_side], self.logf0[out_side])
+        out = synthesize(f0, converted, feats.ap, self.world)
+        if not np.all(np.isfinite(out)):
+            raise FloatingPointError(f"{name}: conversion produced non-finite samples")
+        return out
+
+    def convert_file(self, path: str, direction: Optional[str] = None) -> np.ndarray:
+        return self(load_wav(path, self.fs), self.fs, direction, name=path)
+
+    @classmethod
+    def from_packed(cls, archive: Union[Path, str], outdir: Union[Path, str], **kwargs):
+        """Build from an archive made by ``python -m espnet2.bin.pack``."""
+        from espnet2.main_funcs.pack_funcs import unpack
+
+        files = unpack(archive, outdir)
+        return cls(files["train_config"], files["model_file"], **kwargs)
+
+
+def write_wav(path: Path, wav: np.ndarray, fs: int) -> None:
+    """16-bit PCM via a temporary file; clipped to [-1, 1) rather than wrapped."""
+    tmp = path.with_suffix(".tmp.wav")
+    soundfile.write(tmp, np.clip(wav, -1.0, 1.0 - 2**-15), fs, subtype="PCM_16")
+    os.replace(tmp, path)
+
+
+def inference(
+    train_config: str,
+    model_file: str,
+    wav_scp: str,
+    output_dir: str,
+    direction: str = "src_to_trg",
+    key_file: Optional[str] = None,
+    ngpu: int = 0,
+    src_logf0_stats: Optional[str] = None,
+    trg_logf0_stats: Optional[str] = None,
+) -> dict:
+    """Convert every utterance of wav_scp (or of the keys in key_file)."""
+    device = "cuda" if ngpu > 0 else "cpu"
+    converter = VoiceConverter(
+        train_config, model_file, device=device, direction=direction,
+        src_logf0_stats=src_logf0_stats, trg_logf0_stats=trg_logf0_stats,
+    )
+    entries = read_scp(wav_scp)
+    if key_file is not None:
+        keys = {k for k, _ in read_scp(key_file)}
+        entries = [(k, v) for k, v in entries if k in keys]
+    if not entries:
+        raise ValueError(f"{wav_scp}: no utterances to convert")
+    wav_dir = Path(output_dir) / "wav"
+    wav_dir.mkdir(parents=True, exist_ok=True)
+    lines, skipped, audio_seconds, start = [], [], 0.0, time.perf_counter()
+    for i, (key, path) in enumerate(entries, 1):
+        try:
+            wav = converter.convert_file(path, direction)
+        except AudioError as e:
+            logging.warning(f"Skipping {key}: {e}")
+            skipped.append(key)
+            continue
+        out = wav_dir / f"{key}.wav"
+        write_wav(out, wav, converter.fs)
+        lines.append(f"{key} {out.resolve()}\n")
+        audio_seconds += len(wav) / converter.fs
+        logging.info(f"[{i}/{len(entries)}] {key}: {len(wav) / converter.fs:.2f} s")
+    if not lines:
+        raise ValueError(f"{wav_scp}: no utterance could be converted ({len(skipped)} skipped)")
+    elapsed = time.perf_counter() - start
+    scp = Path(output_dir) / "wav.scp"
+    tmp = scp.with_suffix(".scp.tmp")
+    tmp.write_text("".join(lines), encoding="utf-8")
+    os.replace(tmp, scp)
+    logging.info(
+        f"Converted {len(lines)} utterances ({audio_seconds:.1f} s of audio) in {elapsed:.1f} s "
+        f"(RTF {elapsed / max(audio_seconds, 1e-9):.3f}); skipped {len(skipped)}"
+        + (f": {' '.join(skipped)}" if skipped else "")
+    )
+    return {"converted": len(lines), "skipped": len(skipped)}
+
+
+def get_parser():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train_config", required=True)
+    parser.add_argument("--model_file", required=True)
+    parser.add_argument("--wav_scp", required=True, help="Kaldi-style wav.scp to convert")
+    parser.add_argument("--key_file", default=None, help="Convert only these keys (split jobs)")
+    parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--direction", choices=DIRECTIONS, default="src_to_trg")
+    parser.add_argument("--ngpu", type=int, default=0)
+    parser.add_argument("--src_logf0_stats", default=None)
+    parser.add_argument("--trg_logf0_stats", default=None)
+    parser.add_argument("--log_level", default="INFO")
+    return parser
+
+
+def main(cmd=None):
+    args = get_parser().parse_args(cmd)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    kwargs = vars(args)
+    kwargs.pop("log_level")
+    try:
+        inference(**kwargs)
+    except (ValueError, FileNotFoundError, RuntimeError) as e:
+        logging.error(str(e))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""Voice-conversion task on ESPnet's GAN trainer.
+
+Generators, discriminators and normalisation layers are ClassChoices, so a
+recipe (or a later model variant) selects them by name:
+``--generator cyclegan_vc --generator_conf '{...}'``.
+"""
+
+import argparse
+from typing import Callable, Collection, Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from typeguard import typechecked
+
+from espnet2.layers.abs_normalize import AbsNormalize
+from espnet2.layers.global_mvn import GlobalMVN
+from espnet2.tasks.abs_task import AbsTask, optim_classes
+from espnet2.train.class_choices import ClassChoices
+from espnet2.train.gan_trainer import GANTrainer
+from espnet2.utils.get_default_kwargs import get_default_kwargs
+from espnet2.utils.nested_dict_action import NestedDictAction
+
+from espnet2_cyclegan_vc.cyclegan_vc.discriminator import CycleGANVCDiscriminator
+from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import ESPnetCycleGANVCModel
+from espnet2_cyclegan_vc.cyclegan_vc.generator import CycleGANVCGenerator
+from espnet2_cyclegan_vc.train.unpaired import FeatsCollateFn, UnpairedSegmentPreprocessor
+from espnet2_cyclegan_vc.world import WorldConfig
+
+generator_choices = ClassChoices(
+    "generator",
+    classes=dict(cyclegan_vc=CycleGANVCGenerator),
+    type_check=torch.nn.Module,
+    default="cyclegan_vc",
+)
+discriminator_choices = ClassChoices(
+    "discriminator",
+    classes=dict(cyclegan_vc=CycleGANVCDiscriminator),
+    type_check=torch.nn.Module,
+    default="cyclegan_vc",
+)
+src_normalize_choices = ClassChoices(
+    "src_normalize",
+    classes=dict(global_mvn=GlobalMVN),
+    type_check=AbsNormalize,
+    default=None,
+    optional=True,
+)
+trg_normalize_choices = ClassChoices(
+    "trg_normalize",
+    classes=dict(global_mvn=GlobalMVN),
+    type_check=AbsNormalize,
+    default=None,
+    optional=True,
+)
+
+_MODULE_ARGS = (
+    "generator_src_to_trg",
+    "generator_trg_to_src",
+    "discriminator_src",
+    "discriminator_trg",
+    "src_normalize",
+    "trg_normalize",
+)
+
+# The paper's training setup (Kaneko & Kameoka 2017): batch 1, Adam with
+# lr 2e-4 (G) / 1e-4 (D), betas (0.5, 0.999), 2e5 iterations; the rate is
+# constant for 1e5 iterations, then decays linearly to 0 (configurable).
+PAPER_TRAINER_DEFAULTS = dict(
+    batch_size=1,
+    batch_type="unsorted",
+    max_epoch=200,
+    num_iters_per_epoch=1000,
+    generator_first=True,
+    optim="adam",
+    optim_conf=dict(lr=2.0e-4, betas=[0.5, 0.999]),
+    scheduler="piecewiselinearwarmuplr",
+    scheduler_conf=dict(warmup_steps_list=[0, 100000, 200000], warmup_lr_list=[2.0e-4, 2.0e-4, 0.0]),
+    optim2="adam",
+    optim2_conf=dict(lr=1.0e-4, betas=[0.5, 0.999]),
+    scheduler2="piecewiselinearwarmuplr",
+    scheduler2_conf=dict(warmup_steps_list=[0, 100000, 200000], warmup_lr_list=[1.0e-4, 1.0e-4, 0.0]),
+    grad_clip=-1.0,
+    num_att_plot=0,
+    # The discriminator turn reuses the generator outputs, so the generators
+    # take no part in it: DistributedDataParallel must allow unused parameters.
+    unused_parameters=True,
+    best_model_criterion=[["valid", "generator_cycle_loss", "min"]],
+    keep_nbest_models=5,
+)
+
+
+class VCTask(AbsTask):
+    """Non-parallel voice conversion between two speakers (CycleGAN-VC)."""
+
+    num_optimizers: int = 2
+    class_choices_list = [
+        generator_choices,
+        discriminator_choices,
+        src_normalize_choices,
+        trg_normalize_choices,
+    ]
+    trainer = GANTrainer
+
+    @classmethod
+    def get_parser(cls):
+        parser = super().get_parser()
+        parser.set_defaults(**PAPER_TRAINER_DEFAULTS)
+        return parser
+
+    @classmethod
+    @typechecked
+    def add_task_arguments(cls, parser: argparse.ArgumentParser):
+        group = parser.add_argument_group(description="Task related")
+        model_conf = get_default_kwargs(ESPnetCycleGANVCModel)
+        for name in _MODULE_ARGS:
+            model_conf.pop(name, None)
+        group.add_argument(
+            "--model_conf",
+            action=NestedDictAction,
+            default=model_conf,
+            help="The keyword arguments for ESPnetCycleGANVCModel (loss weights, "
+            "identity-loss schedule, log-F0 statistics files).",
+        )
+        group.add_argument(
+            "--segment_frames",
+            type=int,
+            default=128,
+            help="Frames of the random segment drawn from each utterance in training.",
+        )
+        group.add_argument(
+            "--world_conf",
+            action=NestedDictAction,
+            default=WorldConfig().to_dict(),
+            help="WORLD analysis settings of the features (kept for conversion).",
+        )
+        group.add_argument(
+            "--feats_dim",
+            type=int,
+            default=None,
+            help="Feature dimension; defaults to world_conf mcep_dim.",
+        )
+        for class_choices in cls.class_choices_list:
+            class_choices.add_arguments(group)
+
+    @classmethod
+    @typechecked
+    def build_collate_fn(cls, args: argparse.Namespace, train: bool) -> Callable[
+        [Collection[Tuple[str, Dict[str, np.ndarray]]]],
+        Tuple[List[str], Dict[str, torch.Tensor]],
+    ]:
+        return FeatsCollateFn()
+
+    @classmethod
+    @typechecked
+    def build_preprocess_fn(
+        cls, args: argparse.Namespace, train: bool
+    ) -> Optional[Callable[[str, Dict[str, np.ndarray]], Dict[str, np.ndarray]]]:
+        target_pool = None
+        for path, name, _ in getattr(args, "train_data_path_and_name_and_type", None) or []:
+            if name == "trg_feats":
+                target_pool = path
+        return UnpairedSegmentPreprocessor(
+            train=train and not args.collect_stats,
+            segment_frames=args.segment_frames,
+            target_pool_scp=target_pool,
+        )
+
+    @classmethod
+    def required_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
+        # Both names are needed to train, but --collect_stats runs one speaker
+        # at a time; the model names a missing one clearly.
+        return ()
+
+    @classmethod
+    def optional_data_names(cls, train: bool = True, inference: bool = False) -> Tuple[str, ...]:
+        return ("src_feats", "trg_feats")
+
+    @classmethod
+    @typechecked
+    def build_model(cls, args: argparse.Namespace) -> ESPnetCycleGANVCModel:
+        world = WorldConfig.from_dict(args.world_conf)
+        args.world_conf = world.to_dict()
+        feats_dim = args.feats_dim if args.feats_dim is not None else world.mcep_dim
+
+        def build(choices, conf):
+            conf = dict(conf)
+            conf.setdefault("in_channels", feats_dim)
+            return choices.get_class(getattr(args, choices.name))(**conf)
+
+        normalizers = {}
+        for choices in (src_normalize_choices, trg_normalize_choices):
+            name = getattr(args, choices.name)
+            conf = getattr(args, f"{choices.name}_conf")
+            normalizers[choices.name] = (
+                None if name is None else choices.get_class(name)(**conf)
+            )
+        model = ESPnetCycleGANVCModel(
+            generator_src_to_trg=build(generator_choices, args.generator_conf),
+            generator_trg_to_src=build(generator_choices, args.generator_conf),
+            discriminator_src=build(discriminator_choices, args.discriminator_conf),
+            discriminator_trg=build(discriminator_choices, args.discriminator_conf),
+            src_normalize=normalizers["src_normalize"],
+            trg_normalize=normalizers["trg_normalize"],
+            **args.model_conf,
+        )
+        return model
+
+    @classmethod
+    def build_optimizers(
+        cls, args: argparse.Namespace, model: ESPnetCycleGANVCModel
+    ) -> List[torch.optim.Optimizer]:
+        optimizers = []
+        for suffix, module in (("", model.generator), ("2", model.discriminator)):
+            name = getattr(args, f"optim{suffix}")
+            optim_class = optim_classes.get(name)
+            if optim_class is None:
+                raise ValueError(f"--optim{suffix} must be one of {list(optim_classes)}: {name}")
+            optimizers.append(optim_class(module.parameters(), **getattr(args, f"optim{suffix}_conf")))
+        return optimizers

@@ -1,0 +1,206 @@
+"""The VC task through ESPnet's real entry points, on real VCC2016 speech.
+
+collect-stats -> train -> resume -> converter, each as the recipe runs them
+(`python -m espnet2_cyclegan_vc.bin.<...>`), with a tiny network so it runs in
+about a minute on two CPU cores.
+"""
+
+import os
+import re
+import subprocess
+import sys
+
+import kaldiio
+import numpy as np
+import pytest
+import soundfile
+import torch
+import yaml
+
+from conftest import needs_vcc2016, vcc2016_root
+from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
+from espnet2_cyclegan_vc.train.unpaired import read_scp
+
+pytestmark = needs_vcc2016
+
+TINY = {
+    "generator_conf": dict(first_channels=8, downsample_channels=[16, 32], residual_hidden_channels=64,
+                           num_residual_blocks=1, upsample_channels=[64, 32]),
+    "discriminator_conf": dict(first_channels=8, downsample_channels=[16, 32, 64]),
+    "segment_frames": 64,
+    "num_workers": 0,
+    "world_conf": {"f0_method": "dio"},
+}
+IDENTITY_UPDATES = 4
+ITERS_PER_EPOCH = 3
+
+
+def run(module, *args, cwd, check=True):
+    proc = subprocess.run(
+        [sys.executable, "-m", f"espnet2_cyclegan_vc.bin.{module}", *map(str, args)],
+        cwd=cwd, capture_output=True, text=True,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{module} failed:\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def data_args(mode, names):
+    args = []
+    for path, name in names:
+        args += [f"--{mode}_data_path_and_name_and_type", f"{path},{name},kaldi_ark"]
+    return args
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """Features of 4 utterances per speaker, extracted by the recipe's tool."""
+    root = tmp_path_factory.mktemp("vc_task")
+    corpus = vcc2016_root() / "vcc2016_training"
+    with open(root / "world.yaml", "w") as f:
+        yaml.safe_dump(TINY["world_conf"], f)
+    for spk, ids in (("SF1", range(100001, 100005)), ("TM3", range(100082, 100086))):
+        scp = root / f"{spk}.scp"
+        scp.write_text("".join(f"{spk}_{i} {corpus / spk / f'{i}.wav'}\n" for i in ids))
+        run("extract_world_feats", "--wav_scp", scp, "--outdir", root / spk,
+            "--world_conf", root / "world.yaml", cwd=root)
+        run("compute_logf0_stats", "--f0_scp", root / spk / "f0.scp",
+            "--output", root / f"logf0_{spk}.npz", "--speaker", spk, cwd=root)
+    run("make_pair_list", "--src_scp", root / "SF1/feats.scp", "--trg_scp", root / "TM3/feats.scp",
+        "--outdir", root / "pairs", cwd=root)
+    with open(root / "train.yaml", "w") as f:
+        yaml.safe_dump(TINY, f)
+    return root
+
+
+@pytest.fixture(scope="module")
+def stats(workdir):
+    """ESPnet --collect_stats, one speaker at a time."""
+    for side, spk in (("src", "SF1"), ("trg", "TM3")):
+        scp = workdir / spk / "feats.scp"
+        run("vc_train", "--collect_stats", "true", "--config", workdir / "train.yaml",
+            "--output_dir", workdir / f"stats_{side}",
+            *data_args("train", [(scp, f"{side}_feats")]),
+            *data_args("valid", [(scp, f"{side}_feats")]),
+            "--train_shape_file", workdir / spk / "utt2num_frames",
+            "--valid_shape_file", workdir / spk / "utt2num_frames", cwd=workdir)
+    return {side: workdir / f"stats_{side}/train/{side}_feats_stats.npz" for side in ("src", "trg")}
+
+
+def train_args(workdir, stats, max_epoch):
+    pairs = workdir / "pairs"
+    names = [(pairs / "src_feats.scp", "src_feats"), (pairs / "trg_feats.scp", "trg_feats")]
+    return [
+        "--config", workdir / "train.yaml", "--output_dir", workdir / "exp",
+        *data_args("train", names), *data_args("valid", names),
+        "--train_shape_file", pairs / "src_feats.scp", "--valid_shape_file", pairs / "src_feats.scp",
+        "--src_normalize", "global_mvn", "--src_normalize_conf", f"stats_file={stats['src']}",
+        "--trg_normalize", "global_mvn", "--trg_normalize_conf", f"stats_file={stats['trg']}",
+        "--model_conf", f"identity_loss_updates={IDENTITY_UPDATES}",
+        "--model_conf", f"src_logf0_stats_file={workdir / 'logf0_SF1.npz'}",
+        "--model_conf", f"trg_logf0_stats_file={workdir / 'logf0_TM3.npz'}",
+        "--num_iters_per_epoch", ITERS_PER_EPOCH, "--max_epoch", max_epoch,
+        "--seed", 3, "--resume", "true",
+    ]
+
+
+@pytest.fixture(scope="module")
+def trained(workdir, stats):
+    first = run("vc_train", *train_args(workdir, stats, max_epoch=1), cwd=workdir)
+    after_first = torch.load(workdir / "exp/checkpoint.pth", map_location="cpu", weights_only=False)
+    second = run("vc_train", *train_args(workdir, stats, max_epoch=2), cwd=workdir)
+    return dict(exp=workdir / "exp", first=first, second=second, after_first=after_first)
+
+
+def test_collect_stats_match_the_features(workdir, stats):
+    feats = np.concatenate([m for _, m in kaldiio.load_scp_sequential(str(workdir / "SF1/feats.scp"))])
+    with np.load(stats["src"]) as npz:
+        assert int(npz["count"]) == len(feats)
+        np.testing.assert_allclose(npz["sum"] / npz["count"], feats.mean(0), rtol=1e-4, atol=1e-4)
+    assert not (workdir / "stats_src/train/trg_feats_stats.npz").exists()
+
+
+def test_training_writes_espnet_outputs(trained):
+    exp = trained["exp"]
+    for name in ("config.yaml", "checkpoint.pth", "latest.pth", "1epoch.pth", "2epoch.pth"):
+        assert (exp / name).is_file(), name
+    assert list((exp / "images").glob("*.png")), "loss-curve images"
+    config = yaml.safe_load((exp / "config.yaml").read_text())
+    assert config["generator"] == "cyclegan_vc" and config["num_iters_per_epoch"] == ITERS_PER_EPOCH
+
+
+def test_resume_continues_updates_schedule_and_identity_state(trained):
+    assert "1epoch results" in trained["first"].stderr
+    assert int(trained["after_first"]["model"]["num_updates"]) == ITERS_PER_EPOCH
+    # The second call resumed from epoch 1 rather than starting again.
+    assert "1epoch results" not in trained["second"].stderr
+    assert "2epoch results" in trained["second"].stderr
+    ckpt = torch.load(trained["exp"] / "checkpoint.pth", map_location="cpu", weights_only=False)
+    assert int(ckpt["model"]["num_updates"]) == 2 * ITERS_PER_EPOCH
+    assert ckpt["schedulers"][0]["last_epoch"] == 2 * ITERS_PER_EPOCH
+    assert ckpt["optimizers"][0]["state"], "generator optimizer state is saved"
+    # Epoch 2 holds updates 3, 4, 5: only update 3 is below the 4-update identity
+    # budget, so the mean weight is 5/3, and the counter did not restart at 0.
+    line = re.search(r"2epoch results: \[train\].*", trained["second"].stderr).group(0)
+    weight = float(re.search(r"identity_weight=([0-9.e+-]+)", line).group(1))
+    assert weight == pytest.approx(5.0 / 3, rel=1e-3)
+
+
+def test_converter_round_trip_on_real_speech(trained, workdir):
+    exp = trained["exp"]
+    vc = VoiceConverter(exp / "config.yaml", exp / "latest.pth")
+    wav, fs = soundfile.read(vcc2016_root() / "evaluation_all/SF1/200001.wav")
+    assert vc.fs == 16000
+    for direction in ("src_to_trg", "trg_to_src"):
+        out = vc(wav, fs, direction=direction)
+        assert np.all(np.isfinite(out))
+        assert abs(len(out) - len(wav)) <= 0.01 * fs  # WORLD keeps the duration
+        assert 1e-3 < np.abs(out).max()
+    # The log-F0 statistics travel inside the model file.
+    with np.load(workdir / "logf0_TM3.npz") as npz:
+        mean = float(npz["sum"][0] / npz["count"][0])
+    assert vc.logf0["trg"].mean == pytest.approx(mean)
+
+
+def test_inference_cli_writes_wavs_and_scp(trained, workdir):
+    exp = trained["exp"]
+    scp = workdir / "eval.scp"
+    ids = (200001, 200002)
+    scp.write_text("".join(
+        f"SF1_{i} {vcc2016_root() / 'evaluation_all/SF1' / f'{i}.wav'}\n" for i in ids
+    ))
+    out = workdir / "decode"
+    run("vc_inference", "--train_config", exp / "config.yaml", "--model_file", exp / "latest.pth",
+        "--wav_scp", scp, "--output_dir", out, "--direction", "src_to_trg", cwd=workdir)
+    entries = read_scp(out / "wav.scp")
+    assert [k for k, _ in entries] == [f"SF1_{i}" for i in ids]
+    for _, path in entries:
+        info = soundfile.info(path)
+        assert info.samplerate == 16000 and info.subtype == "PCM_16" and info.channels == 1
+        assert info.duration > 1.0
+
+
+def test_converter_refuses_a_model_of_another_configuration(trained, workdir, tmp_path):
+    exp = trained["exp"]
+    config = yaml.safe_load((exp / "config.yaml").read_text())
+    config["generator_conf"]["first_channels"] = 16
+    other = tmp_path / "config.yaml"
+    other.write_text(yaml.safe_dump(config))
+    with pytest.raises(RuntimeError, match="does not match"):
+        VoiceConverter(other, exp / "latest.pth")
+
+
+def test_distributed_training_two_cpu_processes(workdir, stats, tmp_path):
+    """Data-parallel training with torchrun and the gloo backend."""
+    args = train_args(workdir, stats, max_epoch=1)
+    args[args.index("--output_dir") + 1] = tmp_path / "exp_ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+           "--master_port", str(29500 + os.getpid() % 1000),
+           "-m", "espnet2_cyclegan_vc.bin.vc_train", *map(str, args),
+           "--dist_backend", "gloo", "--multiprocessing_distributed", "false", "--batch_size", "2"]
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert re.search(r"\[\S+:0/2\].*1epoch results", proc.stderr)
+    ckpt = torch.load(tmp_path / "exp_ddp/checkpoint.pth", map_location="cpu", weights_only=False)
+    assert int(ckpt["model"]["num_updates"]) == ITERS_PER_EPOCH
