@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""Objective scores of converted speech against the target speaker's real speech.
+
+Scores every converted utterance (MCD, log-F0 RMSE, F0 correlation; settings in
+:mod:`espnet2_cyclegan_vc.scoring`) against the target speaker's utterance of
+the same sentence, and beside it the no-conversion baseline (the source
+utterance against the same target utterance).
+
+Example:
+    python -m espnet2_cyclegan_vc.bin.vc_score \
+        --converted_scp exp/.../eval_SF1/wav.scp \
+        --source_scp data/eval_SF1/wav.scp --target_scp data/eval_TM3/wav.scp \
+        --source_spk SF1 --target_spk TM3 --outdir exp/.../score_SF1_TM3 \
+        --world_conf '{"f0_method": "harvest"}' --nj 4
+
+Outputs (each written atomically; summary.json last, so its presence means the
+run finished):
+    OUTDIR/scores.tsv: one line per sentence.
+    OUTDIR/<first sentence>.png: source / converted / target envelopes.
+    OUTDIR/summary.json: means, std, counts, unmatched ids and all settings.
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+import yaml
+
+from espnet2_cyclegan_vc.scoring import (
+    METRICS,
+    DirectoryScores,
+    ScoringError,
+    plot_comparison,
+    score_directory,
+    settings_dict,
+    summarize,
+    write_text_atomic,
+)
+from espnet2_cyclegan_vc.world import AudioError, WorldConfig
+
+TSV_COLUMNS = ["id"] + [f"{m}_{side}" for m in METRICS for side in ("converted", "baseline")]
+# Appended after the metric columns: how many frames each score rests on.
+TSV_EXTRA = [
+    "num_frames_aligned_converted", "num_frames_aligned_baseline",
+    "num_voiced_pairs_converted", "num_voiced_pairs_baseline",
+]
+
+
+def parse_world_conf(value: Optional[str]) -> WorldConfig:
+    """WorldConfig from a YAML/JSON mapping given inline or as a file path."""
+    if value is None or value.strip() == "":
+        return WorldConfig()
+    text = value
+    if os.path.isfile(value):
+        with open(value, encoding="utf-8") as f:
+            text = f.read()
+    try:
+        conf = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise argparse.ArgumentTypeError(f"--world_conf is not valid YAML/JSON: {e}")
+    if conf is not None and not isinstance(conf, dict):
+        raise argparse.ArgumentTypeError(
+            f"--world_conf must be a mapping such as '{{\"f0_method\": \"harvest\"}}', got {value!r}"
+        )
+    try:
+        return WorldConfig.from_dict(conf)
+    except (TypeError, ValueError) as e:
+        raise argparse.ArgumentTypeError(str(e))
+
+
+def positive_int(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return n
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="MCD / log-F0 RMSE / F0 correlation of converted speech, with the "
+        "no-conversion baseline",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--log_level", type=lambda x: x.upper(), default="INFO",
+        choices=("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET"),
+        help="The verbose level of logging",
+    )
+    parser.add_argument("--converted_scp", required=True,
+                        help="wav.scp of converted speech (utterance ids of the source)")
+    parser.add_argument("--source_scp", required=True, help="wav.scp of the source speaker")
+    parser.add_argument("--target_scp", required=True, help="wav.scp of the target speaker")
+    parser.add_argument("--source_spk", required=True, help="source speaker id (id prefix)")
+    parser.add_argument("--target_spk", required=True, help="target speaker id (id prefix)")
+    parser.add_argument("--outdir", required=True, help="output directory")
+    parser.add_argument(
+        "--world_conf", type=parse_world_conf, default=WorldConfig(),
+        help="WORLD settings as YAML/JSON (inline or a file), same as training",
+    )
+    parser.add_argument("--nj", type=positive_int, default=1,
+                        help="worker processes for WORLD analysis")
+    return parser
+
+
+def _fmt(value, width: int = 8, digits: int = 3) -> str:
+    return f"{'NA':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
+
+
+def format_table(rows: List[dict], summary: dict, direction: str) -> str:
+    """Readable per-sentence table, converted beside baseline, with the means."""
+    idw = max([len("id"), len("mean")] + [len(r["id"]) for r in rows])
+    titles = ("MCD [dB]", "log-F0 RMSE", "F0 corr")
+    head1 = f"{'':<{idw}}" + "".join(f"  {t:^17}" for t in titles)
+    head2 = f"{'id':<{idw}}" + "".join(f"  {'conv':>8} {'base':>8}" for _ in METRICS)
+    lines = [f"Scores {direction} (conv = converted vs target, base = source vs target)",
+             head1, head2, "-" * len(head2)]
+    for r in rows:
+        cells = "".join(
+            f"  {_fmt(r[f'{m}_converted'])} {_fmt(r[f'{m}_baseline'])}" for m in METRICS
+        )
+        lines.append(f"{r['id']:<{idw}}{cells}")
+    lines.append("-" * len(head2))
+    for stat in ("mean", "std"):
+        cells = "".join(
+            f"  {_fmt(summary[f'{m}_converted'][stat])} {_fmt(summary[f'{m}_baseline'][stat])}"
+            for m in METRICS
+        )
+        lines.append(f"{stat:<{idw}}{cells}")
+    return "\n".join(lines)
+
+
+def tsv_text(rows: List[dict]) -> str:
+    def cell(v) -> str:
+        if v is None:
+            return "NA"
+        return f"{v:.6f}" if isinstance(v, float) else str(v)
+
+    cols = TSV_COLUMNS + TSV_EXTRA
+    lines = ["\t".join(cols)] + ["\t".join(cell(r[c]) for c in cols) for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def build_summary(args: argparse.Namespace, result: DirectoryScores, stats: dict,
+                  elapsed: float, plot_file: Optional[str]) -> dict:
+    unmatched = result.matched.unmatched
+    return {
+        "direction": f"{args.source_spk}->{args.target_spk}",
+        "source_spk": args.source_spk,
+        "target_spk": args.target_spk,
+        "num_scored": len(result.rows),
+        "num_unmatched": {role: len(ids) for role, ids in unmatched.items()},
+        "unmatched_ids": unmatched,
+        "metrics": stats,
+        "settings": settings_dict(args.world_conf),
+        "inputs": {
+            "converted_scp": str(Path(args.converted_scp).resolve()),
+            "source_scp": str(Path(args.source_scp).resolve()),
+            "target_scp": str(Path(args.target_scp).resolve()),
+        },
+        "plot": plot_file,
+        "elapsed_seconds": round(elapsed, 2),
+    }
+
+
+def run(args: argparse.Namespace) -> dict:
+    start = time.perf_counter()
+    outdir = Path(args.outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    summary_path = outdir / "summary.json"
+    # A summary from an earlier run must not sit beside this run's partial outputs.
+    if summary_path.exists():
+        summary_path.unlink()
+    config = args.world_conf
+    logging.info("WORLD settings: %s", config.to_dict())
+    result = score_directory(
+        args.converted_scp, args.source_scp, args.target_scp,
+        args.source_spk, args.target_spk, config, nj=args.nj,
+    )
+    stats = summarize(result.rows)
+    write_text_atomic(outdir / "scores.tsv", tsv_text(result.rows))
+
+    first = result.matched.sentences[0]
+    png = outdir / f"{first}.png"
+    feats = result.features
+    triple = [
+        ("source", result.matched.source[first]),
+        ("converted", result.matched.converted[first]),
+        ("target", result.matched.target[first]),
+    ]
+    plot_comparison(
+        *(feats[wav] for _, (_, wav) in triple),
+        png, config,
+        labels=[f"{role}: {utt}" for role, (utt, _) in triple],
+        title=f"{args.source_spk}->{args.target_spk}, sentence {first} "
+        f"(MCD conv {result.rows[0]['mcd_converted']:.2f} dB, "
+        f"base {result.rows[0]['mcd_baseline']:.2f} dB)",
+    )
+    elapsed = time.perf_counter() - start
+    summary = build_summary(args, result, stats, elapsed, png.name)
+    write_text_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
+
+    print(format_table(result.rows, stats, summary["direction"]))
+    logging.info(
+        "Scored %d sentence(s) in %.1f s (%.2f s per sentence); wrote %s",
+        len(result.rows), elapsed, elapsed / len(result.rows), outdir,
+    )
+    return summary
+
+
+def main(cmd: Optional[Sequence[str]] = None) -> None:
+    parser = get_parser()
+    args = parser.parse_args(cmd)
+    logging.basicConfig(
+        level=args.log_level,
+        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s",
+    )
+    try:
+        run(args)
+    except (ScoringError, AudioError) as e:
+        logging.error("%s", e)
+        sys.exit(f"vc_score: error: {e}")
+
+
+if __name__ == "__main__":
+    main()
