@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Kaldi-style data dirs for one speaker pair of a corpus in the VCC2016 layout.
+
+    <db>/vcc2016_training/<SPK>/<id>.wav   training sentences
+    <db>/evaluation_all/<SPK>/<id>.wav     evaluation sentences (parallel)
+
+Writes data/{train,dev,eval}_<SPK> for the source and the target speaker,
+each with wav.scp, utt2spk and spk2utt (LC_ALL=C sorted, utterance ids
+<SPK>_<id>):
+
+- train: the paper's non-parallel split; the source speaker takes the first
+  id range and the target the second, so no sentence is shared.
+- dev: a few utterances of each speaker, by default taken from the *other*
+  speaker's training range (never trained on by that speaker, disjoint from
+  the evaluation sentences); with --dev_from own, held out from the end of
+  the speaker's own training range instead (for corpora in which a speaker
+  only recorded its own range). Used only for ESPnet's validation losses.
+- eval: the evaluation ids, for both speakers (parallel, for scoring).
+
+Files are selected by id, never by globbing, since some copies of
+evaluation_all/ carry stray training files.
+"""
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import List
+
+VCC2016_SOURCES = ("SF1", "SF2", "SF3", "SM1", "SM2")
+VCC2016_TARGETS = ("TF1", "TF2", "TM1", "TM2", "TM3")
+
+
+def id_range(text: str) -> List[int]:
+    """'100001-100081' -> [100001, ..., 100081]."""
+    try:
+        first, last = (int(v) for v in text.split("-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected FIRST-LAST, got {text!r}")
+    if last < first:
+        raise argparse.ArgumentTypeError(f"empty id range {text!r}")
+    return list(range(first, last + 1))
+
+
+def get_parser():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", required=True, help="Corpus root holding vcc2016_training/ and evaluation_all/")
+    parser.add_argument("--srcspk", required=True)
+    parser.add_argument("--trgspk", required=True)
+    parser.add_argument("--outdir", default="data")
+    parser.add_argument("--src_train_ids", type=id_range, default=id_range("100001-100081"))
+    parser.add_argument("--trg_train_ids", type=id_range, default=id_range("100082-100162"))
+    parser.add_argument("--eval_ids", type=id_range, default=id_range("200001-200054"))
+    parser.add_argument("--num_dev", type=int, default=5, help="Validation utterances per speaker")
+    parser.add_argument("--dev_from", choices=("other", "own"), default="other",
+                        help="Take dev utterances from the other speaker's training ids or hold out own ones")
+    parser.add_argument(
+        "--speakers", nargs="*", default=list(VCC2016_SOURCES + VCC2016_TARGETS),
+        help="Speaker ids the corpus has (checked before anything is written)",
+    )
+    return parser
+
+
+def write_data_dir(outdir: Path, spk: str, entries) -> None:
+    """entries: (utt_id, wav_path); writes atomically, sorted as LC_ALL=C does."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    entries = sorted(entries, key=lambda e: e[0].encode())
+    files = {
+        "wav.scp": "".join(f"{utt} {path}\n" for utt, path in entries),
+        "utt2spk": "".join(f"{utt} {spk}\n" for utt, _ in entries),
+        "spk2utt": f"{spk} {' '.join(utt for utt, _ in entries)}\n",
+    }
+    for name, content in files.items():
+        tmp = outdir / f".{name}.tmp"
+        tmp.write_text(content, encoding="utf-8")
+        os.replace(tmp, outdir / name)
+
+
+def prepare(db, srcspk, trgspk, outdir, src_train_ids, trg_train_ids, eval_ids, num_dev, speakers, dev_from="other"):
+    db, outdir = Path(db), Path(outdir)
+    for sub in ("vcc2016_training", "evaluation_all"):
+        if not (db / sub).is_dir():
+            raise FileNotFoundError(f"{db / sub} does not exist: is --db (VCC2016 in db.sh) the extracted corpus?")
+    for role, spk in (("--srcspk", srcspk), ("--trgspk", trgspk)):
+        if spk not in speakers:
+            raise ValueError(f"{role} {spk} is not a speaker of this corpus; choose from {' '.join(speakers)}")
+    if srcspk == trgspk:
+        raise ValueError(f"--srcspk and --trgspk are both {srcspk}")
+    if set(src_train_ids) & set(trg_train_ids):
+        raise ValueError("source and target training id ranges overlap: the split would be parallel")
+
+    if num_dev < 1:
+        raise ValueError(f"--num_dev must be >= 1 (ESPnet needs validation data), got {num_dev}")
+    if dev_from == "other":
+        src_dev, trg_dev = trg_train_ids[-num_dev:], src_train_ids[-num_dev:]
+    else:
+        if num_dev >= min(len(src_train_ids), len(trg_train_ids)):
+            raise ValueError(f"--num_dev {num_dev} would leave no training utterances")
+        src_dev, trg_dev = src_train_ids[-num_dev:], trg_train_ids[-num_dev:]
+        src_train_ids, trg_train_ids = src_train_ids[:-num_dev], trg_train_ids[:-num_dev]
+    sets = {
+        f"train_{srcspk}": (srcspk, "vcc2016_training", src_train_ids),
+        f"train_{trgspk}": (trgspk, "vcc2016_training", trg_train_ids),
+        f"dev_{srcspk}": (srcspk, "vcc2016_training", src_dev),
+        f"dev_{trgspk}": (trgspk, "vcc2016_training", trg_dev),
+        f"eval_{srcspk}": (srcspk, "evaluation_all", eval_ids),
+        f"eval_{trgspk}": (trgspk, "evaluation_all", eval_ids),
+    }
+    # Check every file before writing anything, so a bad corpus leaves no
+    # partial data dirs behind.
+    resolved = {}
+    missing = []
+    for name, (spk, sub, ids) in sets.items():
+        entries = []
+        for i in ids:
+            path = (db / sub / spk / f"{i}.wav").resolve()
+            if path.is_file():
+                entries.append((f"{spk}_{i}", str(path)))
+            else:
+                missing.append(str(path))
+        resolved[name] = (spk, entries)
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} wav files missing from {db}, e.g. {missing[0]}"
+        )
+    for name, (spk, entries) in resolved.items():
+        write_data_dir(outdir / name, spk, entries)
+        logging.info(f"{outdir / name}: {len(entries)} utterances")
+
+
+def main(cmd=None):
+    args = get_parser().parse_args(cmd)
+    logging.basicConfig(level="INFO", format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    try:
+        prepare(**vars(args))
+    except (ValueError, FileNotFoundError) as e:
+        logging.error(str(e))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
