@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Usage: egs2/TEMPLATE/vc1/setup.sh egs2/<corpus>/vc1
+# Starts a new voice-conversion recipe: links the shared stage script and
+# helpers, and copies the files a recipe adapts (path.sh, cmd.sh, db.sh,
+# conf/, a run.sh and a local/data.sh to fill in).
+set -euo pipefail
+
+[ $# -eq 1 ] || { echo "Usage: $0 egs2/<corpus>/vc1" >&2; exit 1; }
+dir=$1
+[ ! -e "${dir}" ] || { echo "$0: ${dir} already exists" >&2; exit 1; }
+template=$(cd "$(dirname "$0")" && pwd)
+example=${template}/../../vcc2016/vc1
+
+mkdir -p "${dir}/conf" "${dir}/local"
+# Relative links keep the recipe working wherever the repository is cloned.
+rel=$(realpath --relative-to="${dir}" "${template}")
+ln -s "${rel}/vc.sh" "${dir}/vc.sh"
+ln -s "${rel}/utils" "${dir}/utils"
+cp "${example}/path.sh" "${example}/cmd.sh" "${dir}/"
+cp "${example}/conf/world.yaml" "${example}/conf/train_cyclegan_vc.yaml" \
+   "${example}/conf/train_cyclegan_vc_short.yaml" "${example}/conf/decode.yaml" "${dir}/conf/"
+cat > "${dir}/db.sh" <<'EOS'
+# Where the corpus is (override from the environment).
+CORPUS=${CORPUS:-downloads/corpus}
+EOS
+cat > "${dir}/local/data.sh" <<'EOS'
+#!/usr/bin/env bash
+# Usage: local/data.sh --srcspk <src> --trgspk <trg>
+# Must write data/{train,dev,eval}_<src> and data/{train,dev,eval}_<trg>
+# (wav.scp, utt2spk, spk2utt; utterance ids <spk>_<sentence>; LC_ALL=C sorted).
+# If the corpus has the VCC2016 layout, espnet2_cyclegan_vc.bin.prepare_vcc2016_data
+# does it (see egs2/vcc2016/vc1/local/data.sh); otherwise write the files here.
+set -euo pipefail
+srcspk=
+trgspk=
+. utils/parse_options.sh
+. ./path.sh
+. ./db.sh
+echo "local/data.sh: fill in the data preparation for ${CORPUS}" >&2
+exit 1
+EOS
+cat > "${dir}/run.sh" <<'EOS'
+#!/usr/bin/env bash
+set -euo pipefail
+./vc.sh \
+    --srcspk SRC \
+    --trgspk TRG \
+    --world_conf conf/world.yaml \
+    --train_config conf/train_cyclegan_vc.yaml \
+    --inference_config conf/decode.yaml \
+    "$@"
+EOS
+chmod +x "${dir}/run.sh" "${dir}/local/data.sh"
+echo "Created ${dir}: fill in local/data.sh and db.sh, set --srcspk/--trgspk in run.sh"

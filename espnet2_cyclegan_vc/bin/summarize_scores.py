@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Collect the scoring summaries of every direction into one results table.
+
+    python -m espnet2_cyclegan_vc.bin.summarize_scores \
+        --decode_dir exp/vc_x/decode_latest --directions src_to_trg trg_to_src \
+        --output exp/vc_x/decode_latest/results.md
+"""
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+ROWS = (("mcd", "MCD [dB]"), ("logf0_rmse", "log-F0 RMSE [ln Hz]"), ("f0corr", "F0 corr"))
+
+
+def _cell(stats: dict) -> str:
+    if stats.get("mean") is None:
+        return "n/a"
+    return f"{stats['mean']:.3f} ± {stats['std']:.3f}"
+
+
+def results_table(decode_dir: Path, directions) -> str:
+    lines = [
+        f"# Objective scores: {decode_dir}",
+        "",
+        "Converted = converted vs the target speaker's real utterance; baseline = the "
+        "unconverted source vs the same target utterance (mean ± std over sentences).",
+        "",
+        "| direction | sentences | metric | converted | baseline |",
+        "|---|---|---|---|---|",
+    ]
+    settings = None
+    for d in directions:
+        path = decode_dir / d / "scoring" / "summary.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} does not exist: scoring of {d} did not finish")
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        settings = settings or summary["settings"]
+        for key, title in ROWS:
+            lines.append(
+                f"| {summary['direction']} | {summary['num_scored']} | {title} | "
+                f"{_cell(summary['metrics'][key + '_converted'])} | "
+                f"{_cell(summary['metrics'][key + '_baseline'])} |"
+            )
+    lines += ["", "Settings:", ""]
+    lines += [f"- {k}: {v}" for k, v in (settings or {}).items()]
+    lines += ["", "Pictures and per-utterance scores: " + ", ".join(
+        str(decode_dir / d / "scoring") for d in directions
+    ), ""]
+    return "\n".join(lines)
+
+
+def main(cmd=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--decode_dir", required=True, type=Path)
+    parser.add_argument("--directions", nargs="+", default=["src_to_trg", "trg_to_src"])
+    parser.add_argument("--output", required=True, type=Path)
+    args = parser.parse_args(cmd)
+    text = results_table(args.decode_dir, args.directions)
+    tmp = args.output.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, args.output)
+
+
+if __name__ == "__main__":
+    main()
