@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# VCC2016, CycleGAN-VC (Kaneko & Kameoka 2017): ./run.sh --stage 1 --stop_stage 6
+# Any of the 25 source/target pairs: --srcspk {SF1,SF2,SF3,SM1,SM2} --trgspk {TF1,TF2,TM1,TM2,TM3}
+# A quick CPU smoke run of stages 4-6: add --train_config conf/train_cyclegan_vc_short.yaml
+set -euo pipefail
+
+# Options given to this script come last, so they override these.
+./vc.sh \
+    --srcspk SF1 \
+    --trgspk TM3 \
+    --local_data_opts "--num_dev 5" \
+    --world_conf conf/world.yaml \
+    --train_config conf/train_cyclegan_vc.yaml \
+    --inference_config conf/decode.yaml \
+    "$@"
