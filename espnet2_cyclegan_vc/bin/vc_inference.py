@@ -26,6 +26,7 @@ from typing import Optional, Union
 import numpy as np
 import soundfile
 import torch
+from espnet2.utils import config_argparse
 from typeguard import typechecked
 
 from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import DIRECTIONS
@@ -202,7 +203,10 @@ def inference(
 
 
 def get_parser():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # ESPnet's parser adds --config (YAML), as the recipe's --inference_config.
+    parser = config_argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--train_config", required=True)
     parser.add_argument("--model_file", required=True)
     parser.add_argument("--wav_scp", required=True, help="Kaldi-style wav.scp to convert")
@@ -221,6 +225,7 @@ def main(cmd=None):
     logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
     kwargs = vars(args)
     kwargs.pop("log_level")
+    kwargs.pop("config")
     try:
         inference(**kwargs)
     except (ValueError, FileNotFoundError, RuntimeError) as e:
