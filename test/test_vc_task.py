@@ -204,3 +204,15 @@ def test_distributed_training_two_cpu_processes(workdir, stats, tmp_path):
     assert re.search(r"\[\S+:0/2\].*1epoch results", proc.stderr)
     ckpt = torch.load(tmp_path / "exp_ddp/checkpoint.pth", map_location="cpu", weights_only=False)
     assert int(ckpt["model"]["num_updates"]) == ITERS_PER_EPOCH
+
+
+@pytest.mark.parametrize("seconds", [0.2, 60.0])
+def test_very_short_and_long_utterances_convert(trained, seconds):
+    exp = trained["exp"]
+    vc = VoiceConverter(exp / "config.yaml", exp / "latest.pth")
+    wav, fs = soundfile.read(vcc2016_root() / "evaluation_all/TM3/200002.wav")
+    n = int(seconds * fs)
+    wav = np.tile(wav, int(np.ceil(n / len(wav))))[:n]
+    out = vc(wav, fs, direction="trg_to_src")
+    assert np.all(np.isfinite(out))
+    assert abs(len(out) - n) <= 0.01 * fs
