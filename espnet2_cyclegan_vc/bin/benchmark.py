@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""Speed and memory of training, feature extraction and conversion, side by side.
+
+    python -m espnet2_cyclegan_vc.bin.benchmark --outdir bench/results
+
+Measures, on this machine, in one run:
+  1. training iterations per second at batch 1 x 128 frames through the real
+     VCTask + GANTrainer (`vc_train`), beside a plain PyTorch loop of the same
+     networks, losses and optimisers, for the paper's widths and the small
+     (mini recipe) widths;
+  2. trainer variants: the discriminator turn reusing the generator turn's
+     outputs (generator_first, the default) against recomputing them
+     (discriminator first), and data loading in a worker process;
+  3. WORLD analysis real-time factor (harvest and dio) with 1 and 2 jobs;
+  4. conversion real-time factor of a 3 s and a 30 s utterance;
+  5. peak resident memory of each measurement (each runs in its own process).
+Prints a table and writes <outdir>/benchmark.json. Every measurement runs in a
+child process so that its peak memory (ru_maxrss) is its own.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+PAPER = {}  # the task's defaults are the paper's widths
+SMALL = {
+    "generator_conf": dict(first_channels=32, downsample_channels=[64, 128], residual_hidden_channels=256,
+                           num_residual_blocks=3, upsample_channels=[256, 128]),
+    "discriminator_conf": dict(first_channels=16, downsample_channels=[32, 64, 128]),
+}
+TINY = {
+    "generator_conf": dict(first_channels=8, downsample_channels=[16, 32], residual_hidden_channels=32,
+                           num_residual_blocks=1, upsample_channels=[32, 16]),
+    "discriminator_conf": dict(first_channels=8, downsample_channels=[8, 16, 16]),
+}
+
+
+def child(args):
+    """Run a command and return its stdout; fail with the end of its stderr."""
+    proc = subprocess.run(args, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, args))} failed:\n{proc.stderr[-3000:]}")
+    return proc.stdout
+
+
+def worker(name, **kw):
+    """Run one measurement of this module in a fresh process; returns its JSON."""
+    cmd = [sys.executable, "-m", "espnet2_cyclegan_vc.bin.benchmark", "--worker", name,
+           "--worker_args", json.dumps(kw)]
+    out = child(cmd)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def peak_rss_mib():
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# ------------------------------------------------------------------ workers
+def w_extract(wav_scp, outdir, f0_method, nj):
+    """WORLD analysis of a wav.scp with nj processes; RTF = wall / audio seconds."""
+    import soundfile
+
+    from espnet2_cyclegan_vc.train.unpaired import read_scp
+
+    entries = read_scp(wav_scp)
+    audio = sum(soundfile.info(p).duration for _, p in entries)
+    parts = [entries[i::nj] for i in range(nj)]
+    world = json.dumps({"f0_method": f0_method})
+    start = time.perf_counter()
+    procs = []
+    for i, part in enumerate(parts):
+        scp = Path(outdir) / f"part{i}.scp"
+        scp.write_text("".join(f"{k} {v}\n" for k, v in part))
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "espnet2_cyclegan_vc.bin.extract_world_feats", "--wav_scp", str(scp),
+             "--outdir", str(Path(outdir) / f"out{i}"), "--world_conf", world, "--log_level", "WARNING"]))
+    peak = 0.0
+    for p in procs:
+        _, status, usage = os.wait4(p.pid, 0)
+        if status != 0:
+            raise RuntimeError("feature extraction failed")
+        peak = max(peak, usage.ru_maxrss / 1024.0)
+    wall = time.perf_counter() - start
+    return {"audio_s": audio, "wall_s": wall, "rtf": wall / audio, "peak_rss_mib": peak}
+
+
+def _model_and_data(conf, segment):
+    import torch
+
+    from espnet2_cyclegan_vc.cyclegan_vc.discriminator import CycleGANVCDiscriminator
+    from espnet2_cyclegan_vc.cyclegan_vc.generator import CycleGANVCGenerator
+
+    torch.manual_seed(0)
+    gens = [CycleGANVCGenerator(**conf.get("generator_conf", {})) for _ in range(2)]
+    discs = [CycleGANVCDiscriminator(**conf.get("discriminator_conf", {})) for _ in range(2)]
+    x, y = torch.randn(1, 24, segment), torch.randn(1, 24, segment)
+    return gens, discs, x, y
+
+
+def w_plain_train(conf, iters, warmup, segment=128):
+    """The same networks, losses and optimisers in a hand-written loop."""
+    import torch
+
+    from espnet2_cyclegan_vc.cyclegan_vc.loss import (
+        DiscriminatorAdversarialLoss,
+        GeneratorAdversarialLoss,
+        l1_loss,
+    )
+
+    (g_xy, g_yx), (d_x, d_y), x, y = _model_and_data(conf, segment)
+    gen_adv, dis_adv = GeneratorAdversarialLoss("bce"), DiscriminatorAdversarialLoss("bce")
+    opt_g = torch.optim.Adam(list(g_xy.parameters()) + list(g_yx.parameters()), 2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(list(d_x.parameters()) + list(d_y.parameters()), 1e-4, betas=(0.5, 0.999))
+    times = []
+    for it in range(warmup + iters):
+        start = time.perf_counter()
+        fake_y, fake_x = g_xy(x), g_yx(y)
+        loss = gen_adv(d_y(fake_y)) + gen_adv(d_x(fake_x))
+        loss = loss + 10 * (l1_loss(g_yx(fake_y), x) + l1_loss(g_xy(fake_x), y))
+        loss = loss + 5 * (l1_loss(g_xy(y), y) + l1_loss(g_yx(x), x))
+        opt_g.zero_grad()
+        loss.backward()
+        opt_g.step()
+        fake_y, fake_x = fake_y.detach(), fake_x.detach()
+        d_loss = sum(dis_adv(d_y(y), d_y(fake_y))) + sum(dis_adv(d_x(x), d_x(fake_x)))
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        if it >= warmup:
+            times.append(time.perf_counter() - start)
+    return {"s_per_iter": float(np.mean(times)), "it_per_s": 1.0 / float(np.mean(times)),
+            "peak_rss_mib": peak_rss_mib()}
+
+
+def w_espnet_train(conf, iters, workdir, extra=()):
+    """vc_train (VCTask + GANTrainer); timing of epoch 2 (epoch 1 warms up)."""
+    work = Path(workdir)
+    cfg = work / f"train_{abs(hash(json.dumps([conf, list(extra)], sort_keys=True)))}.yaml"
+    cfg.write_text(yaml.safe_dump(conf))
+    out = work / (cfg.stem + "_exp")
+    pairs = work / "pairs"
+    cmd = [sys.executable, "-m", "espnet2_cyclegan_vc.bin.vc_train", "--config", str(cfg),
+           "--output_dir", str(out), "--max_epoch", "2", "--num_iters_per_epoch", str(iters),
+           "--num_workers", "0", "--use_tensorboard", "false", "--use_matplotlib", "false",
+           "--keep_nbest_models", "1", "--log_interval", str(10 ** 6)]
+    for split in ("train", "valid"):
+        for side in ("src", "trg"):
+            cmd += [f"--{split}_data_path_and_name_and_type", f"{pairs}/{side}_feats.scp,{side}_feats,kaldi_ark"]
+        cmd += [f"--{split}_shape_file", f"{pairs}/src_feats.scp"]
+    cmd += list(extra)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"vc_train failed:\n{err[-3000:]}")
+    line = re.search(r"2epoch results: \[train\](.*?)\[valid\]", err).group(1)
+    per_iter = float(re.search(r"[ ,]train_time=([0-9.e+-]+)", line).group(1))
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    return {"s_per_iter": per_iter, "it_per_s": 1.0 / per_iter, "peak_rss_mib": peak, "output_dir": str(out)}
+
+
+def w_convert(conf_dir, wav, seconds):
+    """End-to-end conversion (analysis, generator, synthesis) of `seconds` of speech."""
+    import soundfile
+
+    from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
+
+    audio, fs = soundfile.read(wav)
+    reps = int(np.ceil(seconds * fs / len(audio)))
+    audio = np.tile(audio, reps)[: int(seconds * fs)]
+    vc = VoiceConverter(Path(conf_dir) / "config.yaml", Path(conf_dir) / "latest.pth")
+    vc(audio[: fs // 2], fs)  # warm-up
+    start = time.perf_counter()
+    out = vc(audio, fs)
+    wall = time.perf_counter() - start
+    assert np.all(np.isfinite(out))
+    return {"audio_s": seconds, "wall_s": wall, "rtf": wall / seconds, "peak_rss_mib": peak_rss_mib()}
+
+
+WORKERS = {"extract": w_extract, "plain_train": w_plain_train, "espnet_train": w_espnet_train,
+           "convert": w_convert}
+
+
+# ------------------------------------------------------------------- driver
+def prepare_data(db: Path, work: Path, num_utts: int):
+    """wav.scp of real VCC2016 speech and features for the training runs."""
+    train = db / "vcc2016_training"
+    scp = work / "wav.scp"
+    entries = []
+    for spk, first in (("SF1", 100001), ("TM3", 100082)):
+        for i in range(first, first + num_utts):
+            entries.append((f"{spk}_{i}", train / spk / f"{i}.wav"))
+    scp.write_text("".join(f"{k} {v}\n" for k, v in entries))
+    for spk in ("SF1", "TM3"):
+        sub = work / f"{spk}.scp"
+        sub.write_text("".join(f"{k} {v}\n" for k, v in entries if k.startswith(spk)))
+        subprocess.run([sys.executable, "-m", "espnet2_cyclegan_vc.bin.extract_world_feats", "--wav_scp",
+                        str(sub), "--outdir", str(work / spk), "--world_conf", '{"f0_method": "dio"}',
+                        "--log_level", "WARNING"], check=True)
+    subprocess.run([sys.executable, "-m", "espnet2_cyclegan_vc.bin.make_pair_list", "--src_scp",
+                    str(work / "SF1/feats.scp"), "--trg_scp", str(work / "TM3/feats.scp"),
+                    "--outdir", str(work / "pairs")], check=True, capture_output=True)
+    return scp
+
+
+def machine():
+    import torch
+
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+def run(args):
+    work = Path(tempfile.mkdtemp(prefix="cyclegan_vc_bench_"))
+    outdir = Path(args.outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    scp = prepare_data(Path(args.vcc2016), work, args.num_utts)
+    confs = {"tiny": TINY} if args.quick else {"paper": PAPER, "small": SMALL}
+    iters = args.iters
+    results = {"machine": machine(), "settings": vars(args), "training": {}, "trainer_variants": {},
+               "extraction": {}, "conversion": {}}
+
+    for name, conf in confs.items():
+        plain = worker("plain_train", conf=conf, iters=iters, warmup=2)
+        espnet = worker("espnet_train", conf=conf, iters=iters, workdir=str(work))
+        results["training"][name] = {"plain": plain, "espnet": espnet,
+                                     "ratio": espnet["it_per_s"] / plain["it_per_s"]}
+        print(f"training {name}: espnet {espnet['it_per_s']:.3f} it/s, plain {plain['it_per_s']:.3f} it/s",
+              file=sys.stderr)
+    small_name = "tiny" if args.quick else "small"
+    small = confs[small_name]
+    for label, extra in (("recompute fakes (discriminator first)", ["--generator_first", "false"]),
+                         ("loading in 1 worker process", ["--num_workers", "1"])):
+        results["trainer_variants"][label] = worker("espnet_train", conf=small, iters=iters,
+                                                    workdir=str(work), extra=extra)
+    results["trainer_variants"]["default (reuse fakes, loading in-process)"] = (
+        results["training"][small_name]["espnet"])
+
+    for method in ("harvest", "dio"):
+        for nj in (1, 2):
+            results["extraction"][f"{method} nj={nj}"] = worker(
+                "extract", wav_scp=str(scp), outdir=str(work / f"x_{method}_{nj}"), f0_method=method, nj=nj)
+
+    # A model of the small widths for conversion timing (its quality is irrelevant here).
+    model_dir = results["training"][small_name]["espnet"]["output_dir"]
+    wav = str(Path(args.vcc2016) / "evaluation_all/SF1/200001.wav")
+    for seconds in (args.short_seconds, args.long_seconds):
+        results["conversion"][f"{seconds:g} s"] = worker("convert", conf_dir=str(model_dir), wav=wav,
+                                                         seconds=seconds)
+    (outdir / "benchmark.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(format_table(results))
+    print(f"\nwrote {outdir / 'benchmark.json'}")
+    return results
+
+
+def format_table(r):
+    m = r["machine"]
+    lines = [f"Machine: {m['processor']}, {m['cpus']} CPUs, torch {m['torch']} ({m['torch_threads']} threads), "
+             f"GPU: {m['cuda'] or 'none'}", "",
+             "| measurement | value | peak RSS [MiB] |", "|---|---|---|"]
+    for name, t in r["training"].items():
+        lines.append(f"| train {name}, ESPnet VCTask+GANTrainer | {t['espnet']['it_per_s']:.3f} it/s "
+                     f"({t['espnet']['s_per_iter']:.3f} s/it) | {t['espnet']['peak_rss_mib']:.0f} |")
+        lines.append(f"| train {name}, plain PyTorch loop | {t['plain']['it_per_s']:.3f} it/s "
+                     f"({t['plain']['s_per_iter']:.3f} s/it) | {t['plain']['peak_rss_mib']:.0f} |")
+        lines.append(f"| train {name}, ESPnet / plain | {t['ratio']:.2f} | |")
+    for label, v in r["trainer_variants"].items():
+        lines.append(f"| trainer variant: {label} | {v['it_per_s']:.3f} it/s | {v['peak_rss_mib']:.0f} |")
+    for label, v in r["extraction"].items():
+        lines.append(f"| WORLD analysis {label} | RTF {v['rtf']:.3f} ({v['audio_s']:.0f} s audio) | "
+                     f"{v['peak_rss_mib']:.0f} |")
+    for label, v in r["conversion"].items():
+        lines.append(f"| conversion of {label} | RTF {v['rtf']:.3f} | {v['peak_rss_mib']:.0f} |")
+    return "\n".join(lines)
+
+
+def get_parser():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    here = Path(__file__).resolve().parents[2]
+    parser.add_argument("--vcc2016", default=os.environ.get("VCC2016", str(here.parent / "shared/vcc2016")),
+                        help="VCC2016 corpus root (real speech for extraction and training data)")
+    parser.add_argument("--outdir", default="bench/results")
+    parser.add_argument("--iters", type=int, default=10, help="Timed training iterations per setting")
+    parser.add_argument("--num_utts", type=int, default=10, help="Utterances per speaker for extraction")
+    parser.add_argument("--short_seconds", type=float, default=3.0)
+    parser.add_argument("--long_seconds", type=float, default=30.0)
+    parser.add_argument("--quick", action="store_true", help="Tiny networks only (for tests)")
+    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    parser.add_argument("--worker_args", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(cmd=None):
+    args = get_parser().parse_args(cmd)
+    if args.worker:
+        result = WORKERS[args.worker](**json.loads(args.worker_args))
+        print(json.dumps(result))
+        return
+    if not (Path(args.vcc2016) / "vcc2016_training").is_dir():
+        sys.exit(f"benchmark: --vcc2016 {args.vcc2016} does not hold vcc2016_training/")
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
