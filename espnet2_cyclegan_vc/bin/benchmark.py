@@ -68,32 +68,34 @@ def peak_rss_mib():
 
 
 # ------------------------------------------------------------------ workers
-def w_extract(wav_scp, outdir, f0_method, nj):
-    """WORLD analysis of a wav.scp with nj processes; RTF = wall / audio seconds."""
+def _analyze_file(job):
+    from espnet2_cyclegan_vc.world import WorldConfig, analyze, load_wav
+
+    path, f0_method = job
+    config = WorldConfig(f0_method=f0_method)
+    analyze(load_wav(path, config.fs), config, name=path)
+    return peak_rss_mib()
+
+
+def w_extract(wav_scp, f0_method, nj):
+    """WORLD analysis (read, resample, F0, envelope, aperiodicity, MCEP) of a
+    wav.scp in nj processes; RTF = wall seconds / audio seconds, process
+    start-up excluded."""
+    import multiprocessing
+
     import soundfile
 
     from espnet2_cyclegan_vc.train.unpaired import read_scp
 
-    entries = read_scp(wav_scp)
-    audio = sum(soundfile.info(p).duration for _, p in entries)
-    parts = [entries[i::nj] for i in range(nj)]
-    world = json.dumps({"f0_method": f0_method})
-    start = time.perf_counter()
-    procs = []
-    for i, part in enumerate(parts):
-        scp = Path(outdir) / f"part{i}.scp"
-        scp.write_text("".join(f"{k} {v}\n" for k, v in part))
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "espnet2_cyclegan_vc.bin.extract_world_feats", "--wav_scp", str(scp),
-             "--outdir", str(Path(outdir) / f"out{i}"), "--world_conf", world, "--log_level", "WARNING"]))
-    peak = 0.0
-    for p in procs:
-        _, status, usage = os.wait4(p.pid, 0)
-        if status != 0:
-            raise RuntimeError("feature extraction failed")
-        peak = max(peak, usage.ru_maxrss / 1024.0)
-    wall = time.perf_counter() - start
-    return {"audio_s": audio, "wall_s": wall, "rtf": wall / audio, "peak_rss_mib": peak}
+    paths = [p for _, p in read_scp(wav_scp)]
+    audio = sum(soundfile.info(p).duration for p in paths)
+    with multiprocessing.get_context("spawn").Pool(nj) as pool:
+        pool.map(_analyze_file, [(paths[0], f0_method)] * nj)  # start-up and imports
+        start = time.perf_counter()
+        peaks = pool.map(_analyze_file, [(p, f0_method) for p in paths], chunksize=1)
+        wall = time.perf_counter() - start
+    return {"audio_s": audio, "wall_s": wall, "rtf": wall / audio,
+            "per_utterance_s": wall * nj / len(paths), "peak_rss_mib": max(peaks)}
 
 
 def _model_and_data(conf, segment):
@@ -172,7 +174,7 @@ def w_espnet_train(conf, iters, workdir, extra=()):
     return {"s_per_iter": per_iter, "it_per_s": 1.0 / per_iter, "peak_rss_mib": peak, "output_dir": str(out)}
 
 
-def w_convert(conf_dir, wav, seconds):
+def w_convert(conf_dir, wav, seconds, logf0_stats):
     """End-to-end conversion (analysis, generator, synthesis) of `seconds` of speech."""
     import soundfile
 
@@ -181,7 +183,8 @@ def w_convert(conf_dir, wav, seconds):
     audio, fs = soundfile.read(wav)
     reps = int(np.ceil(seconds * fs / len(audio)))
     audio = np.tile(audio, reps)[: int(seconds * fs)]
-    vc = VoiceConverter(Path(conf_dir) / "config.yaml", Path(conf_dir) / "latest.pth")
+    vc = VoiceConverter(Path(conf_dir) / "config.yaml", Path(conf_dir) / "latest.pth",
+                        src_logf0_stats=logf0_stats[0], trg_logf0_stats=logf0_stats[1])
     vc(audio[: fs // 2], fs)  # warm-up
     start = time.perf_counter()
     out = vc(audio, fs)
@@ -210,6 +213,9 @@ def prepare_data(db: Path, work: Path, num_utts: int):
         subprocess.run([sys.executable, "-m", "espnet2_cyclegan_vc.bin.extract_world_feats", "--wav_scp",
                         str(sub), "--outdir", str(work / spk), "--world_conf", '{"f0_method": "dio"}',
                         "--log_level", "WARNING"], check=True)
+        subprocess.run([sys.executable, "-m", "espnet2_cyclegan_vc.bin.compute_logf0_stats", "--f0_scp",
+                        str(work / spk / "f0.scp"), "--output", str(work / spk / "logf0_stats.npz")],
+                       check=True, capture_output=True)
     subprocess.run([sys.executable, "-m", "espnet2_cyclegan_vc.bin.make_pair_list", "--src_scp",
                     str(work / "SF1/feats.scp"), "--trg_scp", str(work / "TM3/feats.scp"),
                     "--outdir", str(work / "pairs")], check=True, capture_output=True)
@@ -225,7 +231,11 @@ def machine():
 
 
 def run(args):
-    work = Path(tempfile.mkdtemp(prefix="cyclegan_vc_bench_"))
+    with tempfile.TemporaryDirectory(prefix="cyclegan_vc_bench_") as work:
+        return _run(args, Path(work))
+
+
+def _run(args, work: Path):
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     scp = prepare_data(Path(args.vcc2016), work, args.num_utts)
@@ -253,14 +263,15 @@ def run(args):
     for method in ("harvest", "dio"):
         for nj in (1, 2):
             results["extraction"][f"{method} nj={nj}"] = worker(
-                "extract", wav_scp=str(scp), outdir=str(work / f"x_{method}_{nj}"), f0_method=method, nj=nj)
+                "extract", wav_scp=str(scp), f0_method=method, nj=nj)
 
     # A model of the small widths for conversion timing (its quality is irrelevant here).
     model_dir = results["training"][small_name]["espnet"]["output_dir"]
     wav = str(Path(args.vcc2016) / "evaluation_all/SF1/200001.wav")
+    stats = [str(work / spk / "logf0_stats.npz") for spk in ("SF1", "TM3")]
     for seconds in (args.short_seconds, args.long_seconds):
         results["conversion"][f"{seconds:g} s"] = worker("convert", conf_dir=str(model_dir), wav=wav,
-                                                         seconds=seconds)
+                                                         seconds=seconds, logf0_stats=stats)
     (outdir / "benchmark.json").write_text(json.dumps(results, indent=2) + "\n")
     print(format_table(results))
     print(f"\nwrote {outdir / 'benchmark.json'}")
@@ -281,7 +292,7 @@ def format_table(r):
     for label, v in r["trainer_variants"].items():
         lines.append(f"| trainer variant: {label} | {v['it_per_s']:.3f} it/s | {v['peak_rss_mib']:.0f} |")
     for label, v in r["extraction"].items():
-        lines.append(f"| WORLD analysis {label} | RTF {v['rtf']:.3f} ({v['audio_s']:.0f} s audio) | "
+        lines.append(f"| WORLD analysis {label} | RTF {v['rtf']:.3f} ({v['audio_s']:.0f} s of speech) | "
                      f"{v['peak_rss_mib']:.0f} |")
     for label, v in r["conversion"].items():
         lines.append(f"| conversion of {label} | RTF {v['rtf']:.3f} | {v['peak_rss_mib']:.0f} |")
