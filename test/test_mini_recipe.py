@@ -107,3 +107,6 @@ def test_bad_option_is_named_before_any_work(recipe):
     assert "no_such_option" in proc.stderr + proc.stdout
     proc = run_recipe(workdir, "--train_config", "conf/missing.yaml", check=False)
     assert proc.returncode != 0 and "conf/missing.yaml does not exist" in proc.stdout + proc.stderr
+    (workdir / "conf/broken.yaml").write_text("generator_conf: {first_channels: [\n")
+    proc = run_recipe(workdir, "--train_config", "conf/broken.yaml", check=False)
+    assert proc.returncode != 0 and "conf/broken.yaml is not a YAML mapping" in proc.stdout + proc.stderr

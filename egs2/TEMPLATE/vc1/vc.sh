@@ -172,6 +172,10 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
                 --valid_data_path_and_name_and_type "${dumpdir}/dev_${spk}/feats.scp,${side}_feats,kaldi_ark" \
                 --train_shape_file "${dumpdir}/train_${spk}/utt2num_frames" \
                 --valid_shape_file "${dumpdir}/dev_${spk}/utt2num_frames"
+        # Refuse statistics that would normalise every feature to NaN.
+        ${python} -c "import sys, numpy as np; s = np.load(sys.argv[1]); sys.exit(0 if all(np.all(np.isfinite(s[k])) for k in s.files) else 1)" \
+            "${out}/collect_stats/train/${side}_feats_stats.npz" \
+            || { log "Error: MCEP statistics of ${spk} contain NaN or inf, see ${dumpdir}/train_${spk}/"; exit 1; }
         cp "${out}/collect_stats/train/${side}_feats_stats.npz" "${out}/feats_stats.npz"
         ${train_cmd} "${out}/logf0_stats.log" \
             ${python} -m espnet2_cyclegan_vc.bin.compute_logf0_stats \

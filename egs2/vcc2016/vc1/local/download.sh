@@ -12,6 +12,7 @@ dest=${1:?Usage: $0 <dest_dir>}
 url_base=${VCC2016_URL_BASE:-https://datashare.ed.ac.uk/bitstream/handle/10283/2211}
 archives="vcc2016_training.zip evaluation_all.zip"
 retries=${VCC2016_DOWNLOAD_RETRIES:-3}
+retry_wait=${VCC2016_RETRY_WAIT:-5}   # seconds, times the attempt number
 
 mkdir -p "${dest}"
 for archive in ${archives}; do
@@ -33,7 +34,7 @@ for archive in ${archives}; do
                 echo "$0: ${zip}.part failed the archive check; downloading it again" >&2
                 rm -f "${zip}.part"
             fi
-            sleep $(( attempt * 5 ))
+            [ "${attempt}" -lt "${retries}" ] && sleep $(( attempt * retry_wait ))
         done
         if ! ${ok}; then
             echo "$0: could not download ${url_base}/${archive} after ${retries} attempts." >&2
