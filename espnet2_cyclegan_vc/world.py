@@ -6,13 +6,16 @@ differ between the features a model was trained on, the features it converts
 and the features it is scored on.
 """
 
+import argparse
 import dataclasses
 import math
+import os
 from typing import Any, Dict, Optional
 
 import numpy as np
 import pyworld
 import soundfile
+import yaml
 from scipy.signal import resample_poly
 
 
@@ -84,6 +87,28 @@ class WorldConfig:
     def num_frames(self, num_samples: int) -> int:
         """Number of WORLD frames for a signal of num_samples at fs."""
         return int(1000.0 * num_samples / self.fs / self.frame_period) + 1
+
+
+def world_conf_arg(value: Optional[str]) -> WorldConfig:
+    """argparse type of --world_conf: a YAML/JSON mapping, inline or as a file path."""
+    if value is None or value.strip() == "":
+        return WorldConfig()
+    text = value
+    if os.path.isfile(value):
+        with open(value, encoding="utf-8") as f:
+            text = f.read()
+    try:
+        conf = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise argparse.ArgumentTypeError(f"--world_conf is not valid YAML/JSON: {e}")
+    if conf is not None and not isinstance(conf, dict):
+        raise argparse.ArgumentTypeError(
+            f"--world_conf must be a mapping such as '{{\"f0_method\": \"harvest\"}}', got {value!r}"
+        )
+    try:
+        return WorldConfig.from_dict(conf)
+    except (TypeError, ValueError) as e:
+        raise argparse.ArgumentTypeError(str(e))
 
 
 @dataclasses.dataclass

@@ -2,7 +2,6 @@
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ from espnet2_cyclegan_vc.scoring import (
     score_features,
     score_pair,
 )
-from espnet2_cyclegan_vc.world import WorldConfig
+from espnet2_cyclegan_vc.world import WorldConfig, world_conf_arg
 
 from conftest import vcc2016_root
 
@@ -258,11 +257,11 @@ def test_cli_no_match_names_scp_files(tmp_path):
 
 
 def test_world_conf_parsing(tmp_path):
-    assert vc_score.parse_world_conf('{"f0_method": "dio"}').f0_method == "dio"
-    assert vc_score.parse_world_conf("mcep_dim: 36\n").mcep_dim == 36
+    assert world_conf_arg('{"f0_method": "dio"}').f0_method == "dio"
+    assert world_conf_arg("mcep_dim: 36\n").mcep_dim == 36
     conf_file = tmp_path / "world.yaml"
     conf_file.write_text("f0_floor: 60\n")
-    assert vc_score.parse_world_conf(str(conf_file)).f0_floor == 60
+    assert world_conf_arg(str(conf_file)).f0_floor == 60
     with pytest.raises(SystemExit):
         vc_score.get_parser().parse_args([
             "--converted_scp", "a", "--source_scp", "b", "--target_scp", "c",

@@ -21,36 +21,18 @@ from pathlib import Path
 
 import kaldiio
 import numpy as np
-import yaml
 
 from espnet2_cyclegan_vc.train.unpaired import read_scp
-from espnet2_cyclegan_vc.world import AudioError, WorldConfig, analyze, load_wav
+from espnet2_cyclegan_vc.world import AudioError, WorldConfig, analyze, load_wav, world_conf_arg
 
 OUTPUTS = ("feats", "f0", "ap")
-
-
-def parse_world_conf(value):
-    """--world_conf: a YAML/JSON mapping or a path to a YAML file."""
-    if value is None:
-        return WorldConfig()
-    if os.path.isfile(value):
-        with open(value, encoding="utf-8") as f:
-            conf = yaml.safe_load(f) or {}
-    else:
-        conf = yaml.safe_load(value) or {}
-    if not isinstance(conf, dict):
-        raise argparse.ArgumentTypeError(f"--world_conf must be a mapping, got {value!r}")
-    try:
-        return WorldConfig.from_dict(conf)
-    except (TypeError, ValueError) as e:
-        raise argparse.ArgumentTypeError(str(e))
 
 
 def get_parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--wav_scp", required=True, help="Kaldi-style wav.scp (key path)")
     parser.add_argument("--outdir", required=True, help="Directory for ark/scp outputs")
-    parser.add_argument("--world_conf", type=parse_world_conf, default=WorldConfig(),
+    parser.add_argument("--world_conf", type=world_conf_arg, default=WorldConfig(),
                         help="WORLD settings as YAML/JSON or a YAML file")
     parser.add_argument("--log_level", default="INFO")
     return parser

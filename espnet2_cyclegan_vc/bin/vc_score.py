@@ -23,13 +23,11 @@ run finished):
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-import yaml
 
 from espnet2_cyclegan_vc.scoring import (
     METRICS,
@@ -41,7 +39,7 @@ from espnet2_cyclegan_vc.scoring import (
     summarize,
     write_text_atomic,
 )
-from espnet2_cyclegan_vc.world import AudioError, WorldConfig
+from espnet2_cyclegan_vc.world import AudioError, WorldConfig, world_conf_arg
 
 TSV_COLUMNS = ["id"] + [f"{m}_{side}" for m in METRICS for side in ("converted", "baseline")]
 # Appended after the metric columns: how many frames each score rests on.
@@ -49,28 +47,6 @@ TSV_EXTRA = [
     "num_frames_aligned_converted", "num_frames_aligned_baseline",
     "num_voiced_pairs_converted", "num_voiced_pairs_baseline",
 ]
-
-
-def parse_world_conf(value: Optional[str]) -> WorldConfig:
-    """WorldConfig from a YAML/JSON mapping given inline or as a file path."""
-    if value is None or value.strip() == "":
-        return WorldConfig()
-    text = value
-    if os.path.isfile(value):
-        with open(value, encoding="utf-8") as f:
-            text = f.read()
-    try:
-        conf = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise argparse.ArgumentTypeError(f"--world_conf is not valid YAML/JSON: {e}")
-    if conf is not None and not isinstance(conf, dict):
-        raise argparse.ArgumentTypeError(
-            f"--world_conf must be a mapping such as '{{\"f0_method\": \"harvest\"}}', got {value!r}"
-        )
-    try:
-        return WorldConfig.from_dict(conf)
-    except (TypeError, ValueError) as e:
-        raise argparse.ArgumentTypeError(str(e))
 
 
 def positive_int(value: str) -> int:
@@ -99,7 +75,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--target_spk", required=True, help="target speaker id (id prefix)")
     parser.add_argument("--outdir", required=True, help="output directory")
     parser.add_argument(
-        "--world_conf", type=parse_world_conf, default=WorldConfig(),
+        "--world_conf", type=world_conf_arg, default=WorldConfig(),
         help="WORLD settings as YAML/JSON (inline or a file), same as training",
     )
     parser.add_argument("--nj", type=positive_int, default=1,

@@ -7,6 +7,12 @@ from typeguard import typechecked
 ADVERSARIAL_LOSS_TYPES = ("bce", "mse")
 
 
+def _check_loss_type(loss_type: str) -> str:
+    if loss_type not in ADVERSARIAL_LOSS_TYPES:
+        raise ValueError(f"adversarial loss_type must be one of {ADVERSARIAL_LOSS_TYPES}, got {loss_type!r}")
+    return loss_type
+
+
 class GeneratorAdversarialLoss(torch.nn.Module):
     """Generator side of the adversarial loss.
 
@@ -18,9 +24,7 @@ class GeneratorAdversarialLoss(torch.nn.Module):
     @typechecked
     def __init__(self, loss_type: str = "bce"):
         super().__init__()
-        if loss_type not in ADVERSARIAL_LOSS_TYPES:
-            raise ValueError(f"adversarial loss_type must be one of {ADVERSARIAL_LOSS_TYPES}")
-        self.loss_type = loss_type
+        self.loss_type = _check_loss_type(loss_type)
 
     def forward(self, fake_outputs: torch.Tensor) -> torch.Tensor:
         """Calculate the loss.
@@ -44,9 +48,7 @@ class DiscriminatorAdversarialLoss(torch.nn.Module):
     @typechecked
     def __init__(self, loss_type: str = "bce"):
         super().__init__()
-        if loss_type not in ADVERSARIAL_LOSS_TYPES:
-            raise ValueError(f"adversarial loss_type must be one of {ADVERSARIAL_LOSS_TYPES}")
-        self.loss_type = loss_type
+        self.loss_type = _check_loss_type(loss_type)
 
     def forward(self, real_outputs: torch.Tensor, fake_outputs: torch.Tensor):
         """Calculate the loss.
