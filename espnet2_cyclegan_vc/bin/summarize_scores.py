@@ -45,9 +45,12 @@ def results_table(decode_dir: Path, directions) -> str:
             )
     lines += ["", "Settings:", ""]
     lines += [f"- {k}: {v}" for k, v in (settings or {}).items()]
-    lines += ["", "Pictures and per-utterance scores: " + ", ".join(
-        str(decode_dir / d / "scoring") for d in directions
-    ), ""]
+    lines += ["", "Converted wavs (listed in wav.scp):"]
+    lines += [f"- {decode_dir / d / 'wav.scp'}" for d in directions]
+    lines += ["", "Pictures (source, converted, target) and per-utterance scores:"]
+    lines += [f"- {p}" for d in directions for p in sorted((decode_dir / d / "scoring").glob("*.png"))]
+    lines += [f"- {decode_dir / d / 'scoring' / 'scores.tsv'}" for d in directions]
+    lines.append("")
     return "\n".join(lines)
 
 
