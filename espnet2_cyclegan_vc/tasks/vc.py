@@ -14,7 +14,7 @@ from typeguard import typechecked
 
 from espnet2.layers.abs_normalize import AbsNormalize
 from espnet2.layers.global_mvn import GlobalMVN
-from espnet2.tasks.abs_task import AbsTask, optim_classes
+from espnet2.tasks.abs_task import AbsTask, optim_classes, scheduler_classes
 from espnet2.train.class_choices import ClassChoices
 from espnet2.train.gan_trainer import GANTrainer
 from espnet2.utils.get_default_kwargs import get_default_kwargs
@@ -23,6 +23,7 @@ from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2_cyclegan_vc.cyclegan_vc.discriminator import CycleGANVCDiscriminator
 from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import ESPnetCycleGANVCModel
 from espnet2_cyclegan_vc.cyclegan_vc.generator import CycleGANVCGenerator
+from espnet2_cyclegan_vc.schedulers.piecewise_linear_lr import PiecewiseLinearLR
 from espnet2_cyclegan_vc.train.unpaired import FeatsCollateFn, UnpairedSegmentPreprocessor
 from espnet2_cyclegan_vc.world import WorldConfig
 
@@ -53,6 +54,10 @@ trg_normalize_choices = ClassChoices(
     optional=True,
 )
 
+# ESPnet looks --scheduler/--scheduler2 names up in this table (and offers its
+# keys as choices), so registering here makes the name usable in any config.
+scheduler_classes.setdefault("piecewiselinearlr", PiecewiseLinearLR)
+
 _MODULE_ARGS = (
     "generator_src_to_trg",
     "generator_trg_to_src",
@@ -64,7 +69,8 @@ _MODULE_ARGS = (
 
 # The paper's training setup (Kaneko & Kameoka 2017): batch 1, Adam with
 # lr 2e-4 (G) / 1e-4 (D), betas (0.5, 0.999), 2e5 iterations; the rate is
-# constant for 1e5 iterations, then decays linearly to 0 (configurable).
+# constant for 1e5 iterations, then decays linearly to 0 at 2e5 and stays
+# there however long training is extended (configurable).
 PAPER_TRAINER_DEFAULTS = dict(
     batch_size=1,
     batch_type="unsorted",
@@ -73,12 +79,12 @@ PAPER_TRAINER_DEFAULTS = dict(
     generator_first=True,
     optim="adam",
     optim_conf=dict(lr=2.0e-4, betas=[0.5, 0.999]),
-    scheduler="piecewiselinearwarmuplr",
-    scheduler_conf=dict(warmup_steps_list=[0, 100000, 200000], warmup_lr_list=[2.0e-4, 2.0e-4, 0.0]),
+    scheduler="piecewiselinearlr",
+    scheduler_conf=dict(steps=[0, 100000, 200000], lrs=[2.0e-4, 2.0e-4, 0.0]),
     optim2="adam",
     optim2_conf=dict(lr=1.0e-4, betas=[0.5, 0.999]),
-    scheduler2="piecewiselinearwarmuplr",
-    scheduler2_conf=dict(warmup_steps_list=[0, 100000, 200000], warmup_lr_list=[1.0e-4, 1.0e-4, 0.0]),
+    scheduler2="piecewiselinearlr",
+    scheduler2_conf=dict(steps=[0, 100000, 200000], lrs=[1.0e-4, 1.0e-4, 0.0]),
     grad_clip=-1.0,
     num_att_plot=0,
     # The discriminator turn reuses the generator outputs, so the generators
