@@ -12,6 +12,7 @@ written and whole utterances.
 """
 
 import logging
+import os
 import random
 from pathlib import Path
 from typing import Collection, Dict, List, Optional, Tuple
@@ -66,6 +67,14 @@ def write_pair_list(src_scp, trg_scp, outdir, seed: int = 0) -> int:
     return num_pairs
 
 
+def distributed_rank() -> int:
+    """Rank of this process in distributed training (0 when not distributed)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank()
+    # DataLoader workers, or a launcher that sets RANK before initialising.
+    return int(os.environ.get("RANK", 0))
+
+
 class UnpairedSegmentPreprocessor:
     """Crop (train) segments and draw the target independently of the source.
 
@@ -96,9 +105,11 @@ class UnpairedSegmentPreprocessor:
     def rng(self) -> np.random.Generator:
         # torch seeds each DataLoader worker (from --seed) differently; follow
         # it, so runs are reproducible and workers do not repeat each other.
-        seed = torch.initial_seed()
+        # Every distributed rank gets the same --seed, so the rank is mixed in
+        # too: otherwise all GPUs would draw the same targets and crops.
+        seed = (torch.initial_seed(), distributed_rank())
         if self._rng is None or seed != self._rng_seed:
-            self._rng = np.random.default_rng(seed)
+            self._rng = np.random.default_rng(list(seed))
             self._rng_seed = seed
         return self._rng
 

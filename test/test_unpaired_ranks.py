@@ -1,0 +1,58 @@
+"""Distributed ranks draw their own targets and crops (two real gloo processes)."""
+
+import os
+
+import kaldiio
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from espnet2_cyclegan_vc.train.unpaired import UnpairedSegmentPreprocessor
+
+NUM_DRAWS = 20
+
+
+def _write_pool(root):
+    """Ten target utterances whose frames hold (utterance, frame) ids."""
+    rng = np.random.default_rng(0)
+    scp = os.path.join(root, "trg.scp")
+    with kaldiio.WriteHelper(f"ark,scp:{root}/trg.ark,{scp}") as writer:
+        for i in range(10):
+            frames = int(rng.integers(300, 400))
+            writer[f"utt{i}"] = np.stack([np.full(frames, i), np.arange(frames)], 1).astype(np.float32)
+    return scp
+
+
+def _draw(rank, world_size, root, port, with_dist):
+    if with_dist:
+        os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+        dist.init_process_group("gloo", rank=rank, world_size=world_size)
+    torch.manual_seed(0)  # what ESPnet does on every rank with the same --seed
+    pre = UnpairedSegmentPreprocessor(train=True, segment_frames=16, target_pool_scp=os.path.join(root, "trg.scp"))
+    src = np.stack([np.zeros(200), np.arange(200)], 1).astype(np.float32)
+    draws = []
+    for _ in range(NUM_DRAWS):
+        out = pre("key", {"src_feats": src, "trg_feats": src})
+        draws.append((int(out["trg_feats"][0, 0]), int(out["trg_feats"][0, 1]), int(out["src_feats"][0, 1])))
+    np.save(os.path.join(root, f"draws_{rank}_{int(with_dist)}.npy"), np.array(draws))
+    if with_dist:
+        dist.destroy_process_group()
+
+
+def test_ranks_draw_different_segments_and_runs_repeat(tmp_path):
+    root = str(tmp_path)
+    _write_pool(root)
+    port = 29000 + os.getpid() % 1000
+    mp.spawn(_draw, args=(2, root, port, True), nprocs=2, join=True)
+    rank0 = np.load(tmp_path / "draws_0_1.npy")
+    rank1 = np.load(tmp_path / "draws_1_1.npy")
+    # (target utterance, target offset, source offset) per step
+    assert not np.array_equal(rank0, rank1)
+    assert (rank0 != rank1).any(axis=1).mean() > 0.9
+    # Reproducible: the same rank with the same seed draws the same again.
+    mp.spawn(_draw, args=(2, root, port + 1, True), nprocs=2, join=True)
+    assert np.array_equal(rank0, np.load(tmp_path / "draws_0_1.npy"))
+    # Not distributed: rank 0's stream.
+    _draw(0, 1, root, port, False)
+    assert np.array_equal(rank0, np.load(tmp_path / "draws_0_0.npy"))
