@@ -29,6 +29,14 @@ MCD
     averaged over all pairs of the path (all frames, voiced or not; a frame
     that the path repeats counts once per repetition).
 
+Speech-frame MCD
+    The same per-pair MCD averaged only over the path pairs whose reference
+    frame is speech: its power (sum of the WORLD spectral envelope decoded
+    from the mel-cepstrum, in dB) is at most ``SPEECH_THRESHOLD_DB`` (40 dB)
+    below the loudest frame of that reference utterance. Pauses, leading and
+    trailing silence are left out. It is a second figure, reported beside the
+    all-frames MCD, never instead of it.
+
 F0
     log-F0 RMSE: root mean square of ``ln f0_ref - ln f0_conv`` (natural log
     of Hz; multiply by 1200 / ln 2 for cents) over the path pairs whose frames
@@ -57,7 +65,11 @@ from espnet2_cyclegan_vc.world import WorldConfig, analyze, load_wav, mcep_to_sp
 _MCD_CONST = 10.0 / math.log(10.0) * math.sqrt(2.0)
 
 # Metrics written per utterance, in this order (each with _converted/_baseline).
-METRICS = ("mcd", "logf0_rmse", "f0corr")
+METRICS = ("mcd", "mcd_speech", "logf0_rmse", "f0corr")
+
+# A reference frame is speech when its power is within this many dB of the
+# loudest frame of its utterance (VCC2016 pauses sit 45-70 dB below it).
+SPEECH_THRESHOLD_DB = 40.0
 
 
 class ScoringError(ValueError):
@@ -70,10 +82,12 @@ class ScoringFeatures(NamedTuple):
     Attributes:
         f0: (T,) F0 in Hz, 0 on unvoiced frames.
         mcep: (T, mcep_dim) WORLD-coded mel-cepstrum, c0 included.
+        power_db: (T,) frame power of the spectral envelope in dB.
     """
 
     f0: np.ndarray
     mcep: np.ndarray
+    power_db: np.ndarray
 
 
 class F0Scores(NamedTuple):
@@ -185,8 +199,39 @@ def mel_cepstral_distortion(c_ref: np.ndarray, c_conv: np.ndarray) -> float:
         )
     if c_ref.shape[1] < 2:
         raise ValueError("mel_cepstral_distortion needs at least c0 and c1")
+    return float(np.mean(_frame_mcd(c_ref, c_conv)))
+
+
+def _frame_mcd(c_ref: np.ndarray, c_conv: np.ndarray) -> np.ndarray:
     diff = c_ref[:, 1:] - c_conv[:, 1:]
-    return float(np.mean(_MCD_CONST * np.sqrt(np.sum(diff * diff, axis=1))))
+    return _MCD_CONST * np.sqrt(np.sum(diff * diff, axis=1))
+
+
+def speech_frames(power_db: np.ndarray, threshold_db: float = SPEECH_THRESHOLD_DB) -> np.ndarray:
+    """(T,) bool: frames within threshold_db of the utterance's loudest frame."""
+    power_db = np.asarray(power_db, dtype=np.float64)
+    return power_db >= power_db.max() - threshold_db
+
+
+def pause_power_change(source_db: np.ndarray, converted_db: np.ndarray) -> Optional[float]:
+    """Mean change in dB of the frame power (ScoringFeatures.power_db) over the source's pauses.
+
+    Conversion keeps the source's timing (one output frame per input frame),
+    so frame t of the converted speech is compared with frame t of the source,
+    over the frames that :func:`speech_frames` calls non-speech in the source.
+    0 means pauses are as quiet as in the source; a large positive value means
+    they were turned into noise. None when the source has no pause.
+    """
+    frames = min(len(source_db), len(converted_db))
+    pauses = ~speech_frames(source_db)[:frames]
+    if not pauses.any():
+        return None
+    return float(np.mean(converted_db[:frames][pauses] - source_db[:frames][pauses]))
+
+
+def frame_power_db(sp: np.ndarray) -> np.ndarray:
+    """(T,) power in dB of each frame of a (T, F) power spectral envelope."""
+    return 10.0 * np.log10(np.maximum(np.sum(sp, axis=1), 1e-30))
 
 
 def logf0_rmse(
@@ -236,16 +281,24 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> Optional[float]:
 def extract_features(wav_path: str, config: WorldConfig) -> ScoringFeatures:
     """F0 and mel-cepstra of a sound file through the project's WORLD module."""
     feats = analyze(load_wav(wav_path, config.fs), config, name=str(wav_path))
-    # Aperiodicity is dropped: scoring does not use it and it is 20x larger.
-    return ScoringFeatures(f0=feats.f0, mcep=feats.mcep)
+    return scoring_features(feats.f0, feats.mcep, config)
+
+
+def scoring_features(f0: np.ndarray, mcep: np.ndarray, config: WorldConfig) -> ScoringFeatures:
+    """ScoringFeatures from WORLD F0 and mel-cepstra (aperiodicity is not needed)."""
+    # Power from the envelope the mel-cepstrum encodes, so every frame's
+    # speech/pause decision rests on the same representation as the MCD.
+    return ScoringFeatures(f0=f0, mcep=mcep, power_db=frame_power_db(mcep_to_sp(mcep, config)))
 
 
 def score_features(ref: ScoringFeatures, hyp: ScoringFeatures) -> Dict[str, Union[float, int, None]]:
     """Scores of hyp against ref (see the module docstring for the settings).
 
     Returns:
-        dict with mcd (dB), logf0_rmse (ln Hz or None), f0_corr (or None),
-        num_frames_aligned (DTW path length) and num_voiced_pairs.
+        dict with mcd (dB, all frames), mcd_speech (dB, pairs whose reference
+        frame is speech, see :func:`speech_frames`), logf0_rmse (ln Hz or
+        None), f0_corr (or None), num_frames_aligned (DTW path length),
+        num_speech_pairs and num_voiced_pairs.
     """
     if ref.mcep.shape[1] != hyp.mcep.shape[1]:
         raise ValueError(
@@ -253,13 +306,17 @@ def score_features(ref: ScoringFeatures, hyp: ScoringFeatures) -> Dict[str, Unio
         )
     # One path on c1.. serves both MCD and F0.
     ix, iy = dtw_path(ref.mcep[:, 1:], hyp.mcep[:, 1:])
-    mcd = mel_cepstral_distortion(ref.mcep[ix], hyp.mcep[iy])
+    per_pair = _frame_mcd(_as_2d(ref.mcep[ix], "ref"), _as_2d(hyp.mcep[iy], "hyp"))
+    speech = speech_frames(ref.power_db)[ix]
     f0 = logf0_rmse(ref.f0, hyp.f0, (ix, iy))
     return {
-        "mcd": mcd,
+        "mcd": float(per_pair.mean()),
+        # The loudest reference frame is always speech, so this is never empty.
+        "mcd_speech": float(per_pair[speech].mean()),
         "logf0_rmse": f0.rmse,
         "f0_corr": f0.corr,
         "num_frames_aligned": int(len(ix)),
+        "num_speech_pairs": int(speech.sum()),
         "num_voiced_pairs": f0.num_voiced_pairs,
     }
 
@@ -288,6 +345,14 @@ def settings_dict(config: WorldConfig) -> dict:
         "mcd_coefficients": f"c1..c{config.mcep_dim - 1} ({config.mcep_dim - 1} coefficients, c0 excluded)",
         "mcd_formula": "10/ln(10) * sqrt(2 * sum_d (c_d - c'_d)^2) per aligned frame pair",
         "mcd_frames": "all frames (voiced and unvoiced, no silence trimming), mean over the DTW path",
+        "pause_power_change": (
+            "mean over the source's non-speech frames (same threshold) of converted minus "
+            "source frame power in dB, frame t against frame t (conversion keeps the timing)"
+        ),
+        "mcd_speech_frames": (
+            "path pairs whose reference frame power (sum of the decoded WORLD envelope) is "
+            f"at most {SPEECH_THRESHOLD_DB:g} dB below the loudest frame of that reference"
+        ),
         "dtw": "Euclidean distance on c1.., unit-weight steps (i-1,j),(i,j-1),(i-1,j-1), no band",
         "logf0_rmse": "RMSE of natural-log F0 (ln Hz) over path pairs voiced in both",
         "f0_corr": "Pearson correlation of ln F0 over path pairs voiced in both",
@@ -494,10 +559,14 @@ def score_directory(
         conv = score_features(target, features[conv_wav])
         base = score_features(target, features[src_wav])
         row = {"sentence": sent, "id": conv_id, "source_id": src_id, "target_id": trg_id}
-        for name, key in (("mcd", "mcd"), ("logf0_rmse", "logf0_rmse"), ("f0corr", "f0_corr")):
+        for name, key in (("mcd", "mcd"), ("mcd_speech", "mcd_speech"),
+                          ("logf0_rmse", "logf0_rmse"), ("f0corr", "f0_corr")):
             row[f"{name}_converted"] = conv[key]
             row[f"{name}_baseline"] = base[key]
-        for key in ("num_frames_aligned", "num_voiced_pairs"):
+        row["pause_power_change"] = pause_power_change(
+            features[src_wav].power_db, features[conv_wav].power_db
+        )
+        for key in ("num_frames_aligned", "num_speech_pairs", "num_voiced_pairs"):
             row[f"{key}_converted"] = conv[key]
             row[f"{key}_baseline"] = base[key]
         rows.append(row)
@@ -517,17 +586,16 @@ def _warn_undefined(rows: List[dict]) -> None:
 
 def summarize(rows: List[dict]) -> Dict[str, Dict[str, Optional[float]]]:
     """Mean, population std and count of each metric over the defined values."""
+    keys = [f"{name}_{side}" for name in METRICS for side in ("converted", "baseline")]
     out = {}
-    for name in METRICS:
-        for side in ("converted", "baseline"):
-            key = f"{name}_{side}"
-            vals = np.array([r[key] for r in rows if r[key] is not None], dtype=np.float64)
-            out[key] = {
-                "mean": float(vals.mean()) if len(vals) else None,
-                "std": float(vals.std()) if len(vals) else None,
-                "count": int(len(vals)),
-                "undefined": int(len(rows) - len(vals)),
-            }
+    for key in keys + ["pause_power_change"]:
+        vals = np.array([r[key] for r in rows if r[key] is not None], dtype=np.float64)
+        out[key] = {
+            "mean": float(vals.mean()) if len(vals) else None,
+            "std": float(vals.std()) if len(vals) else None,
+            "count": int(len(vals)),
+            "undefined": int(len(rows) - len(vals)),
+        }
     return out
 
 
@@ -549,7 +617,9 @@ def plot_comparison(
 
     The envelope is decoded from the WORLD mel-cepstrum (the representation
     the model converts), shown in dB on one colour scale and one time axis so
-    the three panels compare directly. The file is written atomically.
+    the three panels compare directly. A fourth panel draws the frame power of
+    the source and the converted speech with the source's pauses shaded, so
+    pauses turned into noise show at a glance. The file is written atomically.
 
     Args:
         source_wav, converted_wav, target_wav: wav paths, or features already
@@ -567,9 +637,10 @@ def plot_comparison(
     items = (("source", source_wav), ("converted", converted_wav), ("target", target_wav))
     if labels is not None and len(labels) != 3:
         raise ValueError(f"plot_comparison needs 3 labels, got {len(labels)}")
-    panels = []
+    panels, powers = [], []
     for k, (role, item) in enumerate(items):
         feats = item if isinstance(item, ScoringFeatures) else extract_features(str(item), config)
+        powers.append(feats.power_db)
         sp = mcep_to_sp(feats.mcep, config)
         if labels is not None:
             name = labels[k]
@@ -582,7 +653,10 @@ def plot_comparison(
     vmax = max(float(p.max()) for _, p in panels)
     vmin = vmax - 80.0
     tmax = max(p.shape[0] for _, p in panels) * config.frame_period / 1000.0
-    fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True, constrained_layout=True)
+    fig, axes = plt.subplots(
+        4, 1, figsize=(10, 11), sharex=True, constrained_layout=True,
+        gridspec_kw=dict(height_ratios=[3, 3, 3, 2]),
+    )
     for ax, (name, spec_db) in zip(axes, panels):
         dur = spec_db.shape[0] * config.frame_period / 1000.0
         im = ax.imshow(
@@ -592,14 +666,35 @@ def plot_comparison(
         ax.set_title(name)
         ax.set_ylabel("Frequency [Hz]")
         ax.set_xlim(0.0, tmax)
+    _plot_pause_power(axes[3], powers[0], powers[1], config)
+    axes[3].set_xlim(0.0, tmax)
     axes[-1].set_xlabel("Time [s]")
-    fig.colorbar(im, ax=list(axes), label="Log spectral envelope [dB]")
+    fig.colorbar(im, ax=list(axes[:3]), label="Log spectral envelope [dB]")
     fig.suptitle(title or "WORLD spectral envelope (from mel-cepstrum)")
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(out_png) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
+
+
+def _plot_pause_power(ax, source_db: np.ndarray, converted_db: np.ndarray, config: WorldConfig) -> None:
+    """Frame power of source and converted speech, the source's pauses shaded."""
+    step = config.frame_period / 1000.0
+    pauses = ~speech_frames(source_db)
+    # Shade each run of pause frames.
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], pauses.astype(np.int8), [0]])))
+    for begin, end in zip(edges[::2], edges[1::2]):
+        ax.axvspan(begin * step, end * step, color="0.85", lw=0)
+    ax.plot(np.arange(len(source_db)) * step, source_db, lw=1, label="source")
+    ax.plot(np.arange(len(converted_db)) * step, converted_db, lw=1, label="converted")
+    change = pause_power_change(source_db, converted_db)
+    ax.set_title(
+        "Frame power; shaded: source pauses"
+        + ("" if change is None else f" (converted - source over pauses: {change:+.1f} dB)")
+    )
+    ax.set_ylabel("Power [dB]")
+    ax.legend(loc="lower right", fontsize=8)
 
 
 class atomic_output:

@@ -13,6 +13,7 @@ from espnet2_cyclegan_vc.scoring import (
     extract_features,
     logf0_rmse,
     mel_cepstral_distortion,
+    pause_power_change,
     plot_comparison,
     score_features,
     score_pair,
@@ -148,11 +149,38 @@ def test_score_features_reuses_path_for_f0():
     mcep = np.cumsum(rng.normal(size=(20, 6)), axis=0)
     f0 = np.where(np.arange(20) % 3 == 0, 0.0, 100.0 + np.arange(20))
     stretch = np.repeat(np.arange(20), 2)
-    res = score_features(ScoringFeatures(f0, mcep), ScoringFeatures(f0[stretch], mcep[stretch]))
+    power = np.zeros(20)
+    res = score_features(ScoringFeatures(f0, mcep, power), ScoringFeatures(f0[stretch], mcep[stretch], power[stretch]))
     assert res["mcd"] == pytest.approx(0.0, abs=1e-9)
     assert res["logf0_rmse"] == 0.0
     assert res["num_frames_aligned"] == 40
     assert res["num_voiced_pairs"] == 2 * int(np.sum(f0 > 0))
+
+
+def test_speech_mcd_leaves_out_quiet_reference_frames():
+    """Frames more than 40 dB under the loudest are pauses; their errors do not count."""
+    mcep = np.zeros((10, 4))
+    f0 = np.zeros(10)
+    power = np.array([-60.0, -60.0, 0.0, -10.0, -39.0, -41.0, -20.0, -5.0, -70.0, -70.0])
+    hyp = mcep.copy()
+    hyp[[0, 1, 5, 8, 9], 1] = 1.0  # errors on pause frames only
+    res = score_features(ScoringFeatures(f0, mcep, power), ScoringFeatures(f0, hyp, power))
+    assert res["num_speech_pairs"] == 5
+    assert res["mcd_speech"] == pytest.approx(0.0, abs=1e-9)
+    assert res["mcd"] == pytest.approx(5 / 10 * 10 / math.log(10) * math.sqrt(2))
+    hyp[3, 2] = 2.0  # and one on speech
+    res = score_features(ScoringFeatures(f0, mcep, power), ScoringFeatures(f0, hyp, power))
+    assert res["mcd_speech"] == pytest.approx(2.0 / 5 * 10 / math.log(10) * math.sqrt(2))
+
+
+def test_pause_power_change_compares_pause_frames_only():
+    source = np.array([-60.0, 0.0, -5.0, -60.0, -3.0, -70.0])
+    converted = source.copy()
+    converted[[1, 2, 4]] += 12.0  # louder speech does not count
+    assert pause_power_change(source, converted) == pytest.approx(0.0)
+    converted[[0, 3, 5]] += [30.0, 20.0, 40.0]  # pauses filled with noise
+    assert pause_power_change(source, converted) == pytest.approx(30.0)
+    assert pause_power_change(np.zeros(4), np.ones(4)) is None  # no pause at all
 
 
 # --------------------------------------------------------------------------- real speech
@@ -208,9 +236,10 @@ def test_cli_end_to_end(tmp_path, capsys, caplog):
 
     lines = (out / "scores.tsv").read_text().splitlines()
     header = lines[0].split("\t")
-    assert header[:7] == [
-        "id", "mcd_converted", "mcd_baseline", "logf0_rmse_converted",
-        "logf0_rmse_baseline", "f0corr_converted", "f0corr_baseline",
+    assert header[:10] == [
+        "id", "mcd_converted", "mcd_baseline", "mcd_speech_converted", "mcd_speech_baseline",
+        "logf0_rmse_converted", "logf0_rmse_baseline", "f0corr_converted", "f0corr_baseline",
+        "pause_power_change",
     ]
     rows = [dict(zip(header, line.split("\t"))) for line in lines[1:]]
     assert [r["id"] for r in rows] == ["SF1_200001", "SF1_200002"]
@@ -230,8 +259,13 @@ def test_cli_end_to_end(tmp_path, capsys, caplog):
     assert mcd["mean"] == pytest.approx(np.mean([float(r["mcd_converted"]) for r in rows]), abs=1e-5)
     assert summary["metrics"]["mcd_baseline"]["mean"] == pytest.approx(mcd["mean"])
     assert set(summary["metrics"]) == {
-        f"{m}_{s}" for m in ("mcd", "logf0_rmse", "f0corr") for s in ("converted", "baseline")
-    }
+        f"{m}_{s}" for m in ("mcd", "mcd_speech", "logf0_rmse", "f0corr") for s in ("converted", "baseline")
+    } | {"pause_power_change"}
+    speech = summary["metrics"]["mcd_speech_converted"]
+    assert speech["count"] == 2 and speech["mean"] > 5.0
+    # Source used as converted speech: its pauses are exactly the source's.
+    assert summary["metrics"]["pause_power_change"]["mean"] == pytest.approx(0.0, abs=1e-9)
+    assert all(int(r["num_speech_pairs_converted"]) < int(r["num_frames_aligned_converted"]) for r in rows)
 
     png = (out / "200001.png").read_bytes()
     assert png[:8] == PNG_MAGIC and len(png) > 10_000

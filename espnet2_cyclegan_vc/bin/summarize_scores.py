@@ -11,7 +11,12 @@ import json
 import os
 from pathlib import Path
 
-ROWS = (("mcd", "MCD [dB]"), ("logf0_rmse", "log-F0 RMSE [ln Hz]"), ("f0corr", "F0 corr"))
+ROWS = (
+    ("mcd", "MCD [dB], all frames"),
+    ("mcd_speech", "MCD [dB], speech frames"),
+    ("logf0_rmse", "log-F0 RMSE [ln Hz]"),
+    ("f0corr", "F0 corr"),
+)
 
 
 def _cell(stats: dict) -> str:
@@ -43,6 +48,11 @@ def results_table(decode_dir: Path, directions) -> str:
                 f"{_cell(summary['metrics'][key + '_converted'])} | "
                 f"{_cell(summary['metrics'][key + '_baseline'])} |"
             )
+        # The source is its own baseline here: 0 dB by definition.
+        lines.append(
+            f"| {summary['direction']} | {summary['num_scored']} | pause power change [dB] | "
+            f"{_cell(summary['metrics']['pause_power_change'])} | 0 |"
+        )
     lines += ["", "Settings:", ""]
     lines += [f"- {k}: {v}" for k, v in (settings or {}).items()]
     lines += ["", "Converted wavs (listed in wav.scp):"]

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Objective scores of converted speech against the target speaker's real speech.
 
-Scores every converted utterance (MCD, log-F0 RMSE, F0 correlation; settings in
+Scores every converted utterance (MCD over all frames and over speech frames,
+log-F0 RMSE, F0 correlation; settings in
 :mod:`espnet2_cyclegan_vc.scoring`) against the target speaker's utterance of
 the same sentence, and beside it the no-conversion baseline (the source
 utterance against the same target utterance).
@@ -44,7 +45,9 @@ from espnet2_cyclegan_vc.world import AudioError, WorldConfig, world_conf_arg
 TSV_COLUMNS = ["id"] + [f"{m}_{side}" for m in METRICS for side in ("converted", "baseline")]
 # Appended after the metric columns: how many frames each score rests on.
 TSV_EXTRA = [
+    "pause_power_change",
     "num_frames_aligned_converted", "num_frames_aligned_baseline",
+    "num_speech_pairs_converted", "num_speech_pairs_baseline",
     "num_voiced_pairs_converted", "num_voiced_pairs_baseline",
 ]
 
@@ -90,7 +93,7 @@ def _fmt(value, width: int = 8, digits: int = 3) -> str:
 def format_table(rows: List[dict], summary: dict, direction: str) -> str:
     """Readable per-sentence table, converted beside baseline, with the means."""
     idw = max([len("id"), len("mean")] + [len(r["id"]) for r in rows])
-    titles = ("MCD [dB]", "log-F0 RMSE", "F0 corr")
+    titles = ("MCD [dB]", "MCD speech [dB]", "log-F0 RMSE", "F0 corr")
     head1 = f"{'':<{idw}}" + "".join(f"  {t:^17}" for t in titles)
     head2 = f"{'id':<{idw}}" + "".join(f"  {'conv':>8} {'base':>8}" for _ in METRICS)
     lines = [f"Scores {direction} (conv = converted vs target, base = source vs target)",
