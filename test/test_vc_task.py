@@ -5,6 +5,7 @@ collect-stats -> train -> resume -> converter, each as the recipe runs them
 about a minute on two CPU cores.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -216,3 +217,38 @@ def test_very_short_and_long_utterances_convert(trained, seconds):
     out = vc(wav, fs, direction="trg_to_src")
     assert np.all(np.isfinite(out))
     assert abs(len(out) - n) <= 0.01 * fs
+
+
+def test_learning_curve_scores_every_epoch_model(trained, workdir):
+    exp = trained["exp"]
+    evaluation = vcc2016_root() / "evaluation_all"
+    for spk in ("SF1", "TM3"):
+        (workdir / f"eval_{spk}.scp").write_text("".join(
+            f"{spk}_{i} {evaluation / spk / f'{i}.wav'}\n" for i in (200003, 200001, 200002)
+        ))
+    out = workdir / "curve"
+    run("vc_learning_curve", "--exp_dir", exp, "--src_wav_scp", workdir / "eval_SF1.scp",
+        "--trg_wav_scp", workdir / "eval_TM3.scp", "--srcspk", "SF1", "--trgspk", "TM3",
+        "--num_utts", 2, "--nj", 2, "--outdir", out, cwd=workdir)
+    curve = json.loads((out / "curve.json").read_text())
+    assert curve["sentences"] == ["200001", "200002"]  # the first two, sorted
+    points = curve["points"]
+    assert [(p["epoch"], p["updates"], p["direction"]) for p in points] == [
+        (e, e * ITERS_PER_EPOCH, d) for e in (1, 2) for d in ("src_to_trg", "trg_to_src")
+    ]
+    for p in points:
+        assert 3.0 < p["mcd"] < 30.0 and 3.0 < p["mcd_speech"] < 30.0 and p["logf0_rmse"] > 0
+    # Each epoch's model converts differently; the baseline is model-independent.
+    assert points[0]["mcd"] != points[2]["mcd"]
+    for d in ("src_to_trg", "trg_to_src"):
+        assert curve["baseline"][d]["mcd"] > 5.0
+    tsv = (out / "curve.tsv").read_text().splitlines()
+    assert tsv[0].split("\t")[:4] == ["epoch", "updates", "direction", "mcd"] and len(tsv) == 5
+    assert (out / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # No epoch models: a clear error naming the option that keeps them.
+    empty = workdir / "no_epochs"
+    empty.mkdir()
+    proc = run("vc_learning_curve", "--exp_dir", empty, "--src_wav_scp", workdir / "eval_SF1.scp",
+               "--trg_wav_scp", workdir / "eval_TM3.scp", "--srcspk", "SF1", "--trgspk", "TM3",
+               "--outdir", out, cwd=workdir, check=False)
+    assert proc.returncode != 0 and "keep_nbest_models" in proc.stderr

@@ -33,7 +33,15 @@ from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import DIRECTIONS
 from espnet2_cyclegan_vc.f0 import LogF0Stats, convert_f0
 from espnet2_cyclegan_vc.tasks.vc import VCTask
 from espnet2_cyclegan_vc.train.unpaired import read_scp
-from espnet2_cyclegan_vc.world import AudioError, WorldConfig, analyze, load_wav, prepare_wav, synthesize
+from espnet2_cyclegan_vc.world import (
+    AudioError,
+    WorldConfig,
+    WorldFeatures,
+    analyze,
+    load_wav,
+    prepare_wav,
+    synthesize,
+)
 
 
 class VoiceConverter:
@@ -118,9 +126,24 @@ class VoiceConverter:
         Returns:
             np.ndarray: (T',) converted float64 waveform at self.fs.
         """
-        direction = direction or self.direction
         wav = prepare_wav(wav, fs or self.fs, self.fs, name=name)
-        feats = analyze(wav, self.world, name=name)
+        return self.convert_features(analyze(wav, self.world, name=name), direction, name=name)
+
+    @torch.no_grad()
+    def convert_features(
+        self, feats: WorldFeatures, direction: Optional[str] = None, name: str = "<array>"
+    ) -> np.ndarray:
+        """Convert WORLD features of the input speaker into a waveform.
+
+        Args:
+            feats: WORLD analysis (F0, MCEPs, aperiodicity) at self.world.
+            direction: "src_to_trg" or "trg_to_src"; None = the default.
+            name: Name used in error messages.
+
+        Returns:
+            np.ndarray: (T',) converted float64 waveform at self.fs.
+        """
+        direction = direction or self.direction
         mcep = torch.from_numpy(feats.mcep.astype(np.float32)).to(self.device)
         converted = self.model.convert(mcep, direction).cpu().double().numpy()
         in_side, out_side = ("src", "trg") if direction == "src_to_trg" else ("trg", "src")

@@ -38,6 +38,8 @@ pair_seed=0           # Seed of the unpaired pair list.
 inference_config=     # YAML of vc_inference options (optional).
 inference_model=latest.pth  # Model file of exp/<tag>/ to convert with.
 directions="src_to_trg trg_to_src"
+learning_curve=false  # Stage 6 also scores every <n>epoch.pth: quality against updates.
+curve_num_utts=10     # Evaluation sentences per checkpoint in the learning curve (0: all).
 
 help_message=$(cat <<EOF
 Usage: $0 --srcspk <src> --trgspk <trg> --train_config <yaml> [options]
@@ -48,7 +50,9 @@ Stages:
   3: statistics: MCEP mean/std (ESPnet collect_stats) and log-F0 mean/std
   4: training (ESPnet GANTrainer), resumable
   5: conversion of the evaluation sets in both directions
-  6: scoring: MCD and log-F0 RMSE, converted vs unconverted baseline
+  6: scoring: MCD (all frames, speech frames), log-F0 RMSE and pause power,
+     converted vs unconverted baseline; with --learning_curve true also every
+     epoch model of the training, plotted against updates
   7: packing the model for distribution (espnet2.bin.pack)
 
 Options (default):
@@ -57,6 +61,7 @@ Options (default):
   --srcspk --trgspk --local_data_opts --world_conf (${world_conf})
   --train_config --train_args --tag --pair_seed (${pair_seed})
   --inference_config --inference_model (${inference_model}) --directions ("${directions}")
+  --learning_curve (${learning_curve}) --curve_num_utts (${curve_num_utts})
 EOF
 )
 
@@ -262,6 +267,15 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     ${python} -m espnet2_cyclegan_vc.bin.summarize_scores --decode_dir "${decode_dir}" \
         --directions ${directions} --output "${decode_dir}/results.md"
     cat "${decode_dir}/results.md"
+    if [ "${learning_curve}" = true ]; then
+        log "  Learning curve: every epoch model on ${curve_num_utts} sentence(s) -> ${vc_exp}/learning_curve/"
+        ${train_cmd} "${vc_exp}/learning_curve/curve.log" \
+            ${python} -m espnet2_cyclegan_vc.bin.vc_learning_curve --exp_dir "${vc_exp}" \
+                --src_wav_scp "data/eval_${srcspk}/wav.scp" --trg_wav_scp "data/eval_${trgspk}/wav.scp" \
+                --srcspk "${srcspk}" --trgspk "${trgspk}" --num_utts "${curve_num_utts}" \
+                --directions ${directions} --nj "${nj}" --outdir "${vc_exp}/learning_curve"
+        log "  ${vc_exp}/learning_curve/curve.png, curve.tsv"
+    fi
 fi
 
 # ---------------------------------------------------------------- stage 7

@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""Learning curve of conversion quality: score several checkpoints of one training.
+
+A GAN's losses do not say whether the voices improve, so this converts the
+same evaluation sentences with every saved epoch model (``<n>epoch.pth``, kept
+by ``--keep_nbest_models``) and scores them with the recipe's scorer
+(:mod:`espnet2_cyclegan_vc.scoring`), beside the unconverted baseline:
+
+    python -m espnet2_cyclegan_vc.bin.vc_learning_curve --exp_dir exp/vc_x \
+        --src_wav_scp data/eval_SF1/wav.scp --trg_wav_scp data/eval_TM3/wav.scp \
+        --srcspk SF1 --trgspk TM3 --num_utts 10 --nj 2 --outdir exp/vc_x/learning_curve
+
+Each input and reference utterance is analysed once; per checkpoint only the
+converted speech is synthesised and analysed again. Outputs (written
+atomically, curve.json last):
+    OUTDIR/curve.tsv: one line per checkpoint and direction.
+    OUTDIR/curve.png: MCD (all frames, speech frames), log-F0 RMSE and the
+        pause power change against generator updates, with the baselines as
+        dashed lines.
+    OUTDIR/curve.json: the same numbers, the sentences used and the settings.
+
+The evaluation sentences are the test set: read the curve to understand a
+configuration, and select by it only on a pair you then do not report as
+untuned.
+"""
+
+import argparse
+import json
+import logging
+import multiprocessing
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
+from espnet2_cyclegan_vc.bin.vc_score import positive_int
+from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import DIRECTIONS
+from espnet2_cyclegan_vc.scoring import (
+    ScoringError,
+    ScoringFeatures,
+    atomic_output,
+    pause_power_change,
+    read_wav_scp,
+    score_features,
+    scoring_features,
+    sentence_ids,
+    write_text_atomic,
+)
+from espnet2_cyclegan_vc.world import AudioError, WorldConfig, WorldFeatures, analyze, decode_ap, load_wav
+
+CURVE_METRICS = ("mcd", "mcd_speech", "logf0_rmse")
+_EPOCH_FILE = re.compile(r"^(\d+)epoch\.pth$")
+
+
+def epoch_checkpoints(exp_dir: Path) -> List[Tuple[int, Path]]:
+    """(epoch, path) of every ``<n>epoch.pth`` in exp_dir, by epoch."""
+    found = []
+    for path in exp_dir.iterdir():
+        match = _EPOCH_FILE.match(path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    if not found:
+        raise FileNotFoundError(
+            f"{exp_dir}: no <n>epoch.pth model files; train with --keep_nbest_models "
+            "at least max_epoch to keep one per epoch"
+        )
+    return sorted(found)
+
+
+def common_sentences(src_scp: str, trg_scp: str, srcspk: str, trgspk: str, num_utts: Optional[int]):
+    """The first num_utts sentence ids (sorted) spoken by both speakers, with their wav paths."""
+    src, trg = read_wav_scp(src_scp), read_wav_scp(trg_scp)
+    src_ids, trg_ids = sentence_ids(src, srcspk, src_scp), sentence_ids(trg, trgspk, trg_scp)
+    common = sorted(set(src_ids) & set(trg_ids))
+    if not common:
+        raise ScoringError(f"no sentence id is in both {src_scp} and {trg_scp}")
+    common = common[:num_utts] if num_utts else common
+    return [(s, src[src_ids[s]], trg[trg_ids[s]]) for s in common]
+
+
+class _Analysis:
+    """WORLD analysis in a worker process: full features for conversion input."""
+
+    def __init__(self, config: WorldConfig):
+        self.config = config
+
+    def __call__(self, path: str) -> Tuple[WorldFeatures, ScoringFeatures]:
+        feats = analyze(load_wav(path, self.config.fs), self.config, name=path)
+        # Coded aperiodicity is 20x smaller; conversion decodes it again.
+        compact = WorldFeatures(f0=feats.f0, mcep=feats.mcep, ap=feats.coded_ap(self.config))
+        return compact, scoring_features(feats.f0, feats.mcep, self.config)
+
+
+class _ConvertedAnalysis:
+    """Scoring features of a converted waveform, in a worker process."""
+
+    def __init__(self, config: WorldConfig):
+        self.config = config
+
+    def __call__(self, item: Tuple[str, np.ndarray]) -> ScoringFeatures:
+        name, wav = item
+        feats = analyze(wav, self.config, name=name)
+        return scoring_features(feats.f0, feats.mcep, self.config)
+
+
+def _fmt(value: Optional[float], spec: str = ".3f") -> str:
+    return "NA" if value is None else format(value, spec)
+
+
+def _mean(values) -> Optional[float]:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def _means(scores: List[dict]) -> Dict[str, Optional[float]]:
+    return {m: _mean(s[m] for s in scores) for m in CURVE_METRICS}
+
+
+def learning_curve(
+    exp_dir: Path,
+    src_wav_scp: str,
+    trg_wav_scp: str,
+    srcspk: str,
+    trgspk: str,
+    outdir: Path,
+    num_utts: Optional[int] = 10,
+    directions: Sequence[str] = DIRECTIONS,
+    nj: int = 1,
+    train_config: Optional[Path] = None,
+) -> dict:
+    """Score every epoch checkpoint of exp_dir; see the module docstring."""
+    start = time.perf_counter()
+    exp_dir = Path(exp_dir)
+    train_config = Path(train_config or exp_dir / "config.yaml")
+    checkpoints = epoch_checkpoints(exp_dir)
+    sentences = common_sentences(src_wav_scp, trg_wav_scp, srcspk, trgspk, num_utts)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    (outdir / "curve.json").unlink(missing_ok=True)
+
+    config = VoiceConverter(train_config, checkpoints[-1][1]).world
+    wavs = {"src": [s[1] for s in sentences], "trg": [s[2] for s in sentences]}
+    logging.info(
+        "%d checkpoint(s), %d sentence(s) x %d direction(s); analysing the inputs (nj=%d)",
+        len(checkpoints), len(sentences), len(directions), nj,
+    )
+    with multiprocessing.Pool(nj) as pool:
+        analysed = {side: pool.map(_Analysis(config), paths, chunksize=1) for side, paths in wavs.items()}
+        baseline = {}
+        for d in directions:
+            in_side, out_side = ("src", "trg") if d == "src_to_trg" else ("trg", "src")
+            baseline[d] = _means(
+                [score_features(ref, inp[1]) for inp, (_, ref) in zip(analysed[in_side], analysed[out_side])]
+            )
+        points = []
+        for epoch, path in checkpoints:
+            converter = VoiceConverter(train_config, path)
+            updates = int(converter.model.num_updates)
+            for d in directions:
+                in_side, out_side = ("src", "trg") if d == "src_to_trg" else ("trg", "src")
+                items = []
+                for (sent, *_), (feats, _) in zip(sentences, analysed[in_side]):
+                    full = WorldFeatures(f0=feats.f0, mcep=feats.mcep, ap=decode_ap(feats.ap, config))
+                    items.append((f"{path.name}:{d}:{sent}", converter.convert_features(full, d, name=sent)))
+                converted = pool.map(_ConvertedAnalysis(config), items, chunksize=1)
+                means = _means(
+                    [score_features(ref, hyp) for hyp, (_, ref) in zip(converted, analysed[out_side])]
+                )
+                means["pause_power_change"] = _mean(
+                    pause_power_change(inp.power_db, hyp.power_db)
+                    for hyp, (_, inp) in zip(converted, analysed[in_side])
+                )
+                points.append(dict(epoch=epoch, updates=updates, direction=d, **means))
+                logging.info(
+                    "%s (%d updates) %s: MCD %.3f (speech %.3f) dB, log-F0 RMSE %s, pause power "
+                    "change %s dB; baseline MCD %.3f",
+                    path.name, updates, d, means["mcd"], means["mcd_speech"], _fmt(means["logf0_rmse"]),
+                    _fmt(means["pause_power_change"], "+.1f"), baseline[d]["mcd"],
+                )
+    names = {"src_to_trg": f"{srcspk}->{trgspk}", "trg_to_src": f"{trgspk}->{srcspk}"}
+    result = {
+        "exp_dir": str(exp_dir.resolve()),
+        "train_config": str(train_config.resolve()),
+        "directions": {d: names[d] for d in directions},
+        "sentences": [s[0] for s in sentences],
+        "baseline": baseline,
+        "points": points,
+        "elapsed_seconds": round(time.perf_counter() - start, 1),
+    }
+    write_text_atomic(outdir / "curve.tsv", curve_tsv(points, baseline))
+    plot_curve(result, outdir / "curve.png")
+    write_text_atomic(outdir / "curve.json", json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def curve_tsv(points: List[dict], baseline: Dict[str, dict]) -> str:
+    cols = (["epoch", "updates", "direction"] + list(CURVE_METRICS) + ["pause_power_change"]
+            + [f"{m}_baseline" for m in CURVE_METRICS])
+    lines = ["\t".join(cols)]
+    for p in points:
+        base = baseline[p["direction"]]
+        lines.append("\t".join(
+            [str(p["epoch"]), str(p["updates"]), p["direction"]]
+            + [_fmt(p[m], ".4f") for m in CURVE_METRICS + ("pause_power_change",)]
+            + [_fmt(base[m], ".4f") for m in CURVE_METRICS]
+        ))
+    return "\n".join(lines) + "\n"
+
+
+def plot_curve(result: dict, out_png: Path) -> None:
+    """MCD and log-F0 RMSE against generator updates, one colour per direction."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_mcd, ax_f0, ax_pause) = plt.subplots(1, 3, figsize=(16, 4.5), constrained_layout=True)
+    for k, (d, name) in enumerate(result["directions"].items()):
+        color = f"C{k}"
+        pts = [p for p in result["points"] if p["direction"] == d]
+        x = [p["updates"] for p in pts]
+        base = result["baseline"][d]
+        ax_mcd.plot(x, [p["mcd"] for p in pts], "o-", color=color, label=f"{name} all frames")
+        ax_mcd.plot(x, [p["mcd_speech"] for p in pts], "s:", color=color, label=f"{name} speech frames")
+        ax_mcd.axhline(base["mcd"], color=color, ls="--", lw=1, label=f"{name} baseline (all)")
+        if all(p["logf0_rmse"] is not None for p in pts):
+            ax_f0.plot(x, [p["logf0_rmse"] for p in pts], "o-", color=color, label=name)
+        if base["logf0_rmse"] is not None:
+            ax_f0.axhline(base["logf0_rmse"], color=color, ls="--", lw=1, label=f"{name} baseline")
+        if all(p["pause_power_change"] is not None for p in pts):
+            ax_pause.plot(x, [p["pause_power_change"] for p in pts], "o-", color=color, label=name)
+    ax_pause.axhline(0.0, color="k", ls="--", lw=1, label="as quiet as the source")
+    ax_pause.set_ylabel("pause power change [dB]")
+    ax_mcd.set_ylabel("MCD [dB]")
+    ax_f0.set_ylabel("log-F0 RMSE [ln Hz]")
+    for ax in (ax_mcd, ax_f0, ax_pause):
+        ax.set_xlabel("generator updates")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{Path(result['exp_dir']).name}: {len(result['sentences'])} evaluation sentence(s)")
+    with atomic_output(out_png) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--exp_dir", required=True, type=Path, help="training output dir (vc_train --output_dir)")
+    parser.add_argument("--train_config", type=Path, default=None, help="default: EXP_DIR/config.yaml")
+    parser.add_argument("--src_wav_scp", required=True, help="wav.scp of the source speaker's evaluation set")
+    parser.add_argument("--trg_wav_scp", required=True, help="wav.scp of the target speaker's evaluation set")
+    parser.add_argument("--srcspk", required=True, help="source speaker id (utterance id prefix)")
+    parser.add_argument("--trgspk", required=True, help="target speaker id (utterance id prefix)")
+    parser.add_argument("--num_utts", type=int, default=10, help="first N common sentences; 0 = all")
+    parser.add_argument("--directions", nargs="+", choices=DIRECTIONS, default=list(DIRECTIONS))
+    parser.add_argument("--nj", type=positive_int, default=1, help="worker processes for WORLD analysis")
+    parser.add_argument("--outdir", required=True, type=Path)
+    parser.add_argument("--log_level", default="INFO")
+    return parser
+
+
+def main(cmd: Optional[Sequence[str]] = None) -> None:
+    args = get_parser().parse_args(cmd)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
+    if args.num_utts < 0:
+        sys.exit(f"vc_learning_curve: error: --num_utts must be >= 0, got {args.num_utts}")
+    try:
+        learning_curve(
+            args.exp_dir, args.src_wav_scp, args.trg_wav_scp, args.srcspk, args.trgspk, args.outdir,
+            num_utts=args.num_utts or None, directions=args.directions, nj=args.nj,
+            train_config=args.train_config,
+        )
+    except (ScoringError, AudioError, FileNotFoundError, ValueError) as e:
+        logging.error("%s", e)
+        sys.exit(f"vc_learning_curve: error: {e}")
+
+
+if __name__ == "__main__":
+    main()
