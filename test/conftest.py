@@ -1,6 +1,8 @@
-"""Shared test fixtures: where the real VCC2016 subset lives, and small WORLD settings."""
+"""Shared test helpers: where the real VCC2016 subset lives, and running the entry points."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,3 +20,22 @@ needs_vcc2016 = pytest.mark.skipif(
     not (vcc2016_root() / "vcc2016_training").is_dir(),
     reason="VCC2016 corpus not found (set VCC2016=/path/to/extracted/corpus)",
 )
+
+
+def run(module, *args, cwd, check=True):
+    """Run ``python -m espnet2_cyclegan_vc.bin.<module>`` as the recipe does."""
+    proc = subprocess.run(
+        [sys.executable, "-m", f"espnet2_cyclegan_vc.bin.{module}", *map(str, args)],
+        cwd=cwd, capture_output=True, text=True,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{module} failed:\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def data_args(mode, names):
+    """--<mode>_data_path_and_name_and_type options for (scp, name) pairs."""
+    args = []
+    for path, name in names:
+        args += [f"--{mode}_data_path_and_name_and_type", f"{path},{name},kaldi_ark"]
+    return args

@@ -18,7 +18,7 @@ import soundfile
 import torch
 import yaml
 
-from conftest import needs_vcc2016, vcc2016_root
+from conftest import data_args, needs_vcc2016, run, vcc2016_root
 from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
 from espnet2_cyclegan_vc.train.unpaired import read_scp
 
@@ -34,23 +34,6 @@ TINY = {
 }
 IDENTITY_UPDATES = 4
 ITERS_PER_EPOCH = 3
-
-
-def run(module, *args, cwd, check=True):
-    proc = subprocess.run(
-        [sys.executable, "-m", f"espnet2_cyclegan_vc.bin.{module}", *map(str, args)],
-        cwd=cwd, capture_output=True, text=True,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{module} failed:\n{proc.stderr[-4000:]}")
-    return proc
-
-
-def data_args(mode, names):
-    args = []
-    for path, name in names:
-        args += [f"--{mode}_data_path_and_name_and_type", f"{path},{name},kaldi_ark"]
-    return args
 
 
 @pytest.fixture(scope="module")
