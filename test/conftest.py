@@ -39,3 +39,25 @@ def data_args(mode, names):
     for path, name in names:
         args += [f"--{mode}_data_path_and_name_and_type", f"{path},{name},kaldi_ark"]
     return args
+
+
+def extract_training_speakers(root, speakers, world_yaml):
+    """WORLD features and log-F0 stats of VCC2016 training utterances, as stage 2-3 make them.
+
+    Args:
+        root: Working directory; writes root/<spk>/{feats,f0,...}.scp and
+            root/logf0_<spk>.npz, then the pair list root/pairs/.
+        speakers: ((source spk, ids), (target spk, ids)).
+        world_yaml: WORLD settings file.
+    """
+    corpus = vcc2016_root() / "vcc2016_training"
+    for spk, ids in speakers:
+        scp = root / f"{spk}.scp"
+        scp.write_text("".join(f"{spk}_{i} {corpus / spk / f'{i}.wav'}\n" for i in ids))
+        run("extract_world_feats", "--wav_scp", scp, "--outdir", root / spk,
+            "--world_conf", world_yaml, cwd=root)
+        run("compute_logf0_stats", "--f0_scp", root / spk / "f0.scp",
+            "--output", root / f"logf0_{spk}.npz", "--speaker", spk, cwd=root)
+    (src, _), (trg, _) = speakers
+    run("make_pair_list", "--src_scp", root / src / "feats.scp", "--trg_scp", root / trg / "feats.scp",
+        "--outdir", root / "pairs", cwd=root)

@@ -16,7 +16,7 @@ import pytest
 import soundfile
 import yaml
 
-from conftest import REPO_ROOT, data_args, needs_vcc2016, run, vcc2016_root
+from conftest import REPO_ROOT, data_args, extract_training_speakers, needs_vcc2016, run, vcc2016_root
 from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
 from espnet2_cyclegan_vc.scoring import frame_power_db, pause_power_change, speech_frames
 from espnet2_cyclegan_vc.world import WorldConfig, analyze, mcep_to_sp
@@ -36,22 +36,14 @@ def features(tmp_path_factory):
     """WORLD features, MCEP and log-F0 statistics and the pair list of SF1/TM3."""
     root = tmp_path_factory.mktemp("pauses")
     (root / "world.yaml").write_text(yaml.safe_dump(WORLD))
-    corpus = vcc2016_root() / "vcc2016_training"
-    for side, (spk, ids) in SPEAKERS.items():
-        scp = root / f"{spk}.scp"
-        scp.write_text("".join(f"{spk}_{i} {corpus / spk / f'{i}.wav'}\n" for i in ids))
-        run("extract_world_feats", "--wav_scp", scp, "--outdir", root / spk,
-            "--world_conf", root / "world.yaml", cwd=root)
-        run("compute_logf0_stats", "--f0_scp", root / spk / "f0.scp",
-            "--output", root / f"logf0_{spk}.npz", "--speaker", spk, cwd=root)
+    extract_training_speakers(root, tuple(SPEAKERS.values()), root / "world.yaml")
+    for side, (spk, _) in SPEAKERS.items():
         feats = root / spk / "feats.scp"
         run("vc_train", "--collect_stats", "true", "--config", CONF / "train_cyclegan_vc_cpu.yaml",
             "--output_dir", root / f"stats_{spk}", "--num_workers", 0,
             *data_args("train", [(feats, f"{side}_feats")]), *data_args("valid", [(feats, f"{side}_feats")]),
             "--train_shape_file", root / spk / "utt2num_frames",
             "--valid_shape_file", root / spk / "utt2num_frames", cwd=root)
-    run("make_pair_list", "--src_scp", root / "SF1/feats.scp", "--trg_scp", root / "TM3/feats.scp",
-        "--outdir", root / "pairs", cwd=root)
     return root
 
 

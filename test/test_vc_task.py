@@ -18,7 +18,7 @@ import soundfile
 import torch
 import yaml
 
-from conftest import data_args, needs_vcc2016, run, vcc2016_root
+from conftest import data_args, extract_training_speakers, needs_vcc2016, run, vcc2016_root
 from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
 from espnet2_cyclegan_vc.train.unpaired import read_scp
 
@@ -40,18 +40,11 @@ ITERS_PER_EPOCH = 3
 def workdir(tmp_path_factory):
     """Features of 4 utterances per speaker, extracted by the recipe's tool."""
     root = tmp_path_factory.mktemp("vc_task")
-    corpus = vcc2016_root() / "vcc2016_training"
     with open(root / "world.yaml", "w") as f:
         yaml.safe_dump(TINY["world_conf"], f)
-    for spk, ids in (("SF1", range(100001, 100005)), ("TM3", range(100082, 100086))):
-        scp = root / f"{spk}.scp"
-        scp.write_text("".join(f"{spk}_{i} {corpus / spk / f'{i}.wav'}\n" for i in ids))
-        run("extract_world_feats", "--wav_scp", scp, "--outdir", root / spk,
-            "--world_conf", root / "world.yaml", cwd=root)
-        run("compute_logf0_stats", "--f0_scp", root / spk / "f0.scp",
-            "--output", root / f"logf0_{spk}.npz", "--speaker", spk, cwd=root)
-    run("make_pair_list", "--src_scp", root / "SF1/feats.scp", "--trg_scp", root / "TM3/feats.scp",
-        "--outdir", root / "pairs", cwd=root)
+    extract_training_speakers(
+        root, (("SF1", range(100001, 100005)), ("TM3", range(100082, 100086))), root / "world.yaml"
+    )
     with open(root / "train.yaml", "w") as f:
         yaml.safe_dump(TINY, f)
     return root
