@@ -228,3 +228,14 @@ def test_learning_curve_scores_every_epoch_model(trained, workdir):
                "--trg_wav_scp", workdir / "eval_TM3.scp", "--srcspk", "SF1", "--trgspk", "TM3",
                "--outdir", out, cwd=workdir, check=False)
     assert proc.returncode != 0 and "keep_nbest_models" in proc.stderr
+
+
+def test_learning_curve_every_nth_epoch_keeps_the_last(tmp_path):
+    from espnet2_cyclegan_vc.bin.vc_learning_curve import epoch_checkpoints
+
+    for name in ("1epoch.pth", "2epoch.pth", "3epoch.pth", "4epoch.pth", "7epoch.pth", "latest.pth",
+                 "valid.generator_cycle_loss.ave_5best.pth", "checkpoint.pth"):
+        (tmp_path / name).write_bytes(b"")
+    assert [e for e, _ in epoch_checkpoints(tmp_path)] == [1, 2, 3, 4, 7]
+    assert [e for e, _ in epoch_checkpoints(tmp_path, every=2)] == [2, 4, 7]
+    assert [e for e, _ in epoch_checkpoints(tmp_path, every=7)] == [7]

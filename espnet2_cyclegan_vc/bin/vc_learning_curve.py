@@ -56,8 +56,9 @@ CURVE_METRICS = ("mcd", "mcd_speech", "logf0_rmse")
 _EPOCH_FILE = re.compile(r"^(\d+)epoch\.pth$")
 
 
-def epoch_checkpoints(exp_dir: Path) -> List[Tuple[int, Path]]:
-    """(epoch, path) of every ``<n>epoch.pth`` in exp_dir, by epoch."""
+def epoch_checkpoints(exp_dir: Path, every: int = 1) -> List[Tuple[int, Path]]:
+    """(epoch, path) of the ``<n>epoch.pth`` in exp_dir whose n is a multiple of
+    every, and of the last one, by epoch."""
     found = []
     for path in exp_dir.iterdir():
         match = _EPOCH_FILE.match(path.name)
@@ -68,7 +69,8 @@ def epoch_checkpoints(exp_dir: Path) -> List[Tuple[int, Path]]:
             f"{exp_dir}: no <n>epoch.pth model files; train with --keep_nbest_models "
             "at least max_epoch to keep one per epoch"
         )
-    return sorted(found)
+    found.sort()
+    return [(e, p) for e, p in found[:-1] if e % every == 0] + found[-1:]
 
 
 def common_sentences(src_scp: str, trg_scp: str, srcspk: str, trgspk: str, num_utts: Optional[int]):
@@ -131,12 +133,13 @@ def learning_curve(
     directions: Sequence[str] = DIRECTIONS,
     nj: int = 1,
     train_config: Optional[Path] = None,
+    every: int = 1,
 ) -> dict:
     """Score every epoch checkpoint of exp_dir; see the module docstring."""
     start = time.perf_counter()
     exp_dir = Path(exp_dir)
     train_config = Path(train_config or exp_dir / "config.yaml")
-    checkpoints = epoch_checkpoints(exp_dir)
+    checkpoints = epoch_checkpoints(exp_dir, every)
     sentences = common_sentences(src_wav_scp, trg_wav_scp, srcspk, trgspk, num_utts)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -258,6 +261,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num_utts", type=int, default=10, help="first N common sentences; 0 = all")
     parser.add_argument("--directions", nargs="+", choices=DIRECTIONS, default=list(DIRECTIONS))
     parser.add_argument("--nj", type=positive_int, default=1, help="worker processes for WORLD analysis")
+    parser.add_argument("--every", type=positive_int, default=1,
+                        help="score every N-th epoch model (and always the last one)")
     parser.add_argument("--outdir", required=True, type=Path)
     parser.add_argument("--log_level", default="INFO")
     return parser
@@ -272,7 +277,7 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
         learning_curve(
             args.exp_dir, args.src_wav_scp, args.trg_wav_scp, args.srcspk, args.trgspk, args.outdir,
             num_utts=args.num_utts or None, directions=args.directions, nj=args.nj,
-            train_config=args.train_config,
+            train_config=args.train_config, every=args.every,
         )
     except (ScoringError, AudioError, FileNotFoundError, ValueError) as e:
         logging.error("%s", e)

@@ -40,6 +40,7 @@ inference_model=latest.pth  # Model file of exp/<tag>/ to convert with.
 directions="src_to_trg trg_to_src"
 learning_curve=false  # Stage 6 also scores every <n>epoch.pth: quality against updates.
 curve_num_utts=10     # Evaluation sentences per checkpoint in the learning curve (0: all).
+curve_every=1         # Score every N-th epoch model in the learning curve (and the last).
 
 help_message=$(cat <<EOF
 Usage: $0 --srcspk <src> --trgspk <trg> --train_config <yaml> [options]
@@ -61,7 +62,7 @@ Options (default):
   --srcspk --trgspk --local_data_opts --world_conf (${world_conf})
   --train_config --train_args --tag --pair_seed (${pair_seed})
   --inference_config --inference_model (${inference_model}) --directions ("${directions}")
-  --learning_curve (${learning_curve}) --curve_num_utts (${curve_num_utts})
+  --learning_curve (${learning_curve}) --curve_num_utts (${curve_num_utts}) --curve_every (${curve_every})
 EOF
 )
 
@@ -272,7 +273,7 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         ${train_cmd} "${vc_exp}/learning_curve/curve.log" \
             ${python} -m espnet2_cyclegan_vc.bin.vc_learning_curve --exp_dir "${vc_exp}" \
                 --src_wav_scp "data/eval_${srcspk}/wav.scp" --trg_wav_scp "data/eval_${trgspk}/wav.scp" \
-                --srcspk "${srcspk}" --trgspk "${trgspk}" --num_utts "${curve_num_utts}" \
+                --srcspk "${srcspk}" --trgspk "${trgspk}" --num_utts "${curve_num_utts}" --every "${curve_every}" \
                 --directions ${directions} --nj "${nj}" --outdir "${vc_exp}/learning_curve"
         log "  ${vc_exp}/learning_curve/curve.png, curve.tsv"
     fi
