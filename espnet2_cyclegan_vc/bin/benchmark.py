@@ -15,7 +15,11 @@ Measures, on this machine, in one run:
   4. conversion real-time factor of a 3 s and a 30 s utterance;
   5. peak resident memory of each measurement (each runs in its own process).
 Prints a table and writes <outdir>/benchmark.json. Every measurement runs in a
-child process so that its peak memory (ru_maxrss) is its own.
+child process so that its peak memory (ru_maxrss) is its own. The workers
+also serve the GPU check (bench/gpu_check.sh, bin/gpu_check.py): the
+training workers take a device and the model's speed-up options
+(model_conf autocast_dtype, compile_networks), and one trains for a fixed
+wall time.
 """
 
 import argparse
@@ -27,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -98,33 +103,45 @@ def w_extract(wav_scp, f0_method, nj):
             "per_utterance_s": wall * nj / len(paths), "peak_rss_mib": max(peaks)}
 
 
-def _model_and_data(conf, segment):
+def _model_and_data(conf, segment, device="cpu"):
     import torch
 
     from espnet2_cyclegan_vc.cyclegan_vc.discriminator import CycleGANVCDiscriminator
     from espnet2_cyclegan_vc.cyclegan_vc.generator import CycleGANVCGenerator
 
     torch.manual_seed(0)
-    gens = [CycleGANVCGenerator(**conf.get("generator_conf", {})) for _ in range(2)]
-    discs = [CycleGANVCDiscriminator(**conf.get("discriminator_conf", {})) for _ in range(2)]
-    x, y = torch.randn(1, 24, segment), torch.randn(1, 24, segment)
+    gens = [CycleGANVCGenerator(**conf.get("generator_conf", {})).to(device) for _ in range(2)]
+    discs = [CycleGANVCDiscriminator(**conf.get("discriminator_conf", {})).to(device) for _ in range(2)]
+    x, y = torch.randn(1, 24, segment, device=device), torch.randn(1, 24, segment, device=device)
     return gens, discs, x, y
 
 
-def w_plain_train(conf, iters, warmup, segment=128):
-    """The same networks, losses and optimisers in a hand-written loop."""
+def w_plain_train(conf, iters, warmup, segment=128, device="cpu"):
+    """The same networks, losses and optimisers in a hand-written loop; the
+    model_conf options autocast_dtype and compile_networks applied as the
+    model applies them. On CUDA, cuDNN is set as ESPnet sets it by default
+    (deterministic, no benchmark) and each iteration ends synchronised."""
     import torch
 
+    from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import with_autocast
     from espnet2_cyclegan_vc.cyclegan_vc.loss import (
         DiscriminatorAdversarialLoss,
         GeneratorAdversarialLoss,
         l1_loss,
     )
 
-    (g_xy, g_yx), (d_x, d_y), x, y = _model_and_data(conf, segment)
+    cuda = torch.device(device).type == "cuda"
+    if cuda:
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    (g_xy, g_yx), (d_x, d_y), x, y = _model_and_data(conf, segment, device)
     gen_adv, dis_adv = GeneratorAdversarialLoss("bce"), DiscriminatorAdversarialLoss("bce")
     opt_g = torch.optim.Adam(list(g_xy.parameters()) + list(g_yx.parameters()), 2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(list(d_x.parameters()) + list(d_y.parameters()), 1e-4, betas=(0.5, 0.999))
+    opts = conf.get("model_conf", {})
+    dtype = getattr(torch, opts["autocast_dtype"]) if opts.get("autocast_dtype") else None
+    compile_networks = opts.get("compile_networks", False)
+    g_xy, g_yx, d_x, d_y = (with_autocast(torch.compile(net) if compile_networks else net, dtype)
+                            for net in (g_xy, g_yx, d_x, d_y))
     times = []
     for it in range(warmup + iters):
         start = time.perf_counter()
@@ -140,38 +157,90 @@ def w_plain_train(conf, iters, warmup, segment=128):
         opt_d.zero_grad()
         d_loss.backward()
         opt_d.step()
+        if cuda:
+            torch.cuda.synchronize()
         if it >= warmup:
             times.append(time.perf_counter() - start)
-    return {"s_per_iter": float(np.mean(times)), "it_per_s": 1.0 / float(np.mean(times)),
-            "peak_rss_mib": peak_rss_mib()}
+    result = {"s_per_iter": float(np.mean(times)), "it_per_s": 1.0 / float(np.mean(times)),
+              "peak_rss_mib": peak_rss_mib()}
+    if cuda:
+        result["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2 ** 20
+    return result
 
 
-def w_espnet_train(conf, iters, workdir, extra=()):
-    """vc_train (VCTask + GANTrainer); timing of epoch 2 (epoch 1 warms up)."""
+def _vc_train_cmd(conf, workdir, valid="pairs", extra=()):
+    """vc_train command line on the pairs prepare_data wrote (valid: another
+    pair folder of workdir) with conf as its config; returns it and the output dir."""
     work = Path(workdir)
     cfg = work / f"train_{abs(hash(json.dumps([conf, list(extra)], sort_keys=True)))}.yaml"
     cfg.write_text(yaml.safe_dump(conf))
     out = work / (cfg.stem + "_exp")
-    pairs = work / "pairs"
     cmd = [sys.executable, "-m", "espnet2_cyclegan_vc.bin.vc_train", "--config", str(cfg),
-           "--output_dir", str(out), "--max_epoch", "2", "--num_iters_per_epoch", str(iters),
-           "--num_workers", "0", "--use_tensorboard", "false", "--use_matplotlib", "false",
-           "--keep_nbest_models", "1", "--log_interval", str(10 ** 6)]
-    for split in ("train", "valid"):
+           "--output_dir", str(out), "--num_workers", "0", "--use_tensorboard", "false",
+           "--use_matplotlib", "false", "--keep_nbest_models", "1"]
+    for split, pairs in (("train", work / "pairs"), ("valid", work / valid)):
         for side in ("src", "trg"):
             cmd += [f"--{split}_data_path_and_name_and_type", f"{pairs}/{side}_feats.scp,{side}_feats,kaldi_ark"]
         cmd += [f"--{split}_shape_file", f"{pairs}/src_feats.scp"]
-    cmd += list(extra)
+    return cmd + list(extra), out
+
+
+def w_espnet_train(conf, iters, workdir, extra=(), valid="pairs"):
+    """vc_train (VCTask + GANTrainer); timing of epoch 2 (epoch 1 warms up),
+    the exact mean from the checkpoint's reporter (the log rounds it)."""
+    import torch
+
+    cmd, out = _vc_train_cmd(conf, workdir, valid, ["--max_epoch", "2", "--num_iters_per_epoch", str(iters),
+                                                    "--log_interval", str(10 ** 6), *extra])
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, err = proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"vc_train failed:\n{err[-3000:]}")
-    line = re.search(r"2epoch results: \[train\](.*?)\[valid\]", err).group(1)
-    per_iter = float(re.search(r"[ ,]train_time=([0-9.e+-]+)", line).group(1))
+    checkpoint = torch.load(out / "checkpoint.pth", map_location="cpu", mmap=True, weights_only=False)
+    per_iter = float(checkpoint["reporter"]["stats"][2]["train"]["train_time"])
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
     return {"s_per_iter": per_iter, "it_per_s": 1.0 / per_iter, "peak_rss_mib": peak, "output_dir": str(out)}
+
+
+def w_espnet_timed_train(conf, seconds, iters_per_epoch, log_interval, workdir, extra=(), valid="pairs"):
+    """vc_train stopped after `seconds` of wall time. Updates reached: the last
+    logged interval (and num_updates of the last saved epoch, latest.pth);
+    it/s: updates over wall time between the first and the last logged
+    interval (validation and checkpoints included); generator cycle loss: the
+    mean over the last logged interval."""
+    import torch
+
+    cmd, out = _vc_train_cmd(conf, workdir, valid, ["--max_epoch", str(10 ** 6), "--num_iters_per_epoch",
+                                                    str(iters_per_epoch), "--log_interval", str(log_interval),
+                                                    *extra])
+    log = Path(workdir) / (out.name + ".log")
+    start = time.perf_counter()
+    with open(log, "w") as f:
+        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+        try:
+            proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            proc.terminate()  # data-loader workers end when their parent does
+            proc.wait()
+        else:
+            raise RuntimeError(f"vc_train ended before {seconds} s:\n{log.read_text()[-3000:]}")
+    wall = time.perf_counter() - start
+    text = log.read_text()
+    intervals = [(datetime.strptime(t, "%Y-%m-%d %H:%M:%S,%f").timestamp(),
+                  (int(epoch) - 1) * iters_per_epoch + int(end), stats)
+                 for t, epoch, end, stats in re.findall(
+                     r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*?(\d+)epoch:train:\d+-(\d+)batch: (.*)", text)]
+    if len(intervals) < 2:
+        raise RuntimeError(f"vc_train logged {len(intervals)} training interval(s) in {seconds} s:\n{text[-3000:]}")
+    (t0, n0, _), (t1, n1, stats) = intervals[0], intervals[-1]
+    # ESPnet's log sometimes drops the ", " before a key: match the key alone.
+    cycle = float(re.search(r"(?<![a-z_])generator_cycle_loss=([0-9.]+(?:e[+-]\d+)?)", stats).group(1))
+    latest = out / "latest.pth"
+    saved = int(torch.load(latest, map_location="cpu", mmap=True)["num_updates"]) if latest.exists() else 0
+    return {"seconds": wall, "updates": n1, "updates_saved": saved, "it_per_s": (n1 - n0) / (t1 - t0),
+            "generator_cycle_loss": cycle, "log": str(log)}
 
 
 def w_convert(conf_dir, wav, seconds, logf0_stats):
@@ -194,7 +263,7 @@ def w_convert(conf_dir, wav, seconds, logf0_stats):
 
 
 WORKERS = {"extract": w_extract, "plain_train": w_plain_train, "espnet_train": w_espnet_train,
-           "convert": w_convert}
+           "espnet_timed_train": w_espnet_timed_train, "convert": w_convert}
 
 
 # ------------------------------------------------------------------- driver

@@ -1,6 +1,6 @@
 """CycleGAN-VC as an ESPnet GAN model: two generators, two discriminators."""
 
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 import torch
 from typeguard import typechecked
@@ -18,6 +18,32 @@ from espnet2_cyclegan_vc.cyclegan_vc.loss import (
 from espnet2_cyclegan_vc.f0 import LogF0Stats
 
 DIRECTIONS = ("src_to_trg", "trg_to_src")
+AUTOCAST_DTYPES = ("bfloat16", "float16")
+
+
+def with_autocast(
+    net: Callable[[torch.Tensor], torch.Tensor], dtype: Optional[torch.dtype]
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Wrap a network so it runs under torch.autocast on its input's device.
+
+    Args:
+        net: Generator or discriminator (or its compiled form).
+        dtype: Autocast dtype (torch.bfloat16 or torch.float16); None returns
+            net itself.
+
+    Returns:
+        Callable: net under autocast, its output cast to float32 so that the
+        losses are computed in float32.
+    """
+    if dtype is None:
+        return net
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type=x.device.type, dtype=dtype):
+            y = net(x)
+        return y.float()
+
+    return run
 
 
 class ESPnetCycleGANVCModel(AbsGANESPnetModel):
@@ -32,6 +58,13 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
     The number of generator updates is a buffer (``num_updates``): it is saved
     in every checkpoint, restored by ``--resume``, and drives the identity-loss
     schedule.
+
+    Two speed-ups are options of the model, off by default: autocast of the
+    generator and discriminator passes (``autocast_dtype``) and torch.compile
+    of the four networks (``compile_networks``). ESPnet's own ``--use_amp``
+    is not used for this: in GANTrainer it is CUDA-only float16 autocast with
+    a GradScaler around the whole forward, losses included, with no choice of
+    bfloat16; a model option also runs on CPU and keeps the losses in float32.
     """
 
     @typechecked
@@ -49,6 +82,8 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
         identity_loss_updates: int = 10000,
         src_logf0_stats_file: Optional[str] = None,
         trg_logf0_stats_file: Optional[str] = None,
+        autocast_dtype: Optional[str] = None,
+        compile_networks: bool = False,
     ):
         """Initialize ESPnetCycleGANVCModel.
 
@@ -66,8 +101,20 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
                 loss is used (0 disables it).
             src_logf0_stats_file: Source log-F0 stats npz, kept for conversion.
             trg_logf0_stats_file: Target log-F0 stats npz, kept for conversion.
+            autocast_dtype: "bfloat16" or "float16" to run the generator and
+                discriminator passes of training and validation under
+                torch.autocast on the input's device (float16 has no loss
+                scaling here: prefer bfloat16); the losses are computed in
+                float32. None (default): float32 throughout.
+            compile_networks: torch.compile the four networks on their first
+                training pass. Validation and conversion run them uncompiled
+                (their lengths vary, which would recompile).
         """
         super().__init__()
+        if autocast_dtype is not None and autocast_dtype not in AUTOCAST_DTYPES:
+            raise ValueError(
+                f"autocast_dtype must be None or one of {AUTOCAST_DTYPES}, got {autocast_dtype!r}"
+            )
         self.generator = torch.nn.ModuleDict(
             {"src_to_trg": generator_src_to_trg, "trg_to_src": generator_trg_to_src}
         )
@@ -88,6 +135,10 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
                 s = LogF0Stats.load(path)
                 stats = torch.tensor([s.mean, s.std], dtype=torch.float64)
             self.register_buffer(f"{side}_logf0_stats", stats)
+        self.autocast_dtype = None if autocast_dtype is None else getattr(torch, autocast_dtype)
+        self.compile_networks = compile_networks
+        # A plain dict, not submodules: the state dict keeps its keys.
+        self._compiled: Dict[str, Callable] = {}
         self._cache = None
 
     # ------------------------------------------------------------------ helpers
@@ -134,6 +185,17 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
         y = self.denormalize(out_side, self.generator[direction](x))
         return y[0] if squeeze else y
 
+    def _net(self, kind: str, name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+        """A generator or discriminator as training calls it: compiled and
+        under autocast when the options ask for it, output in float32."""
+        net = getattr(self, kind)[name]
+        if self.compile_networks and self.training:
+            key = f"{kind}.{name}"
+            if key not in self._compiled:
+                self._compiled[key] = torch.compile(net)
+            net = self._compiled[key]
+        return with_autocast(net, self.autocast_dtype)
+
     def _check_finite(self, loss: torch.Tensor, turn: str) -> None:
         if not torch.isfinite(loss):
             raise FloatingPointError(
@@ -179,12 +241,11 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
         return self._forward_discriminator(x, y, batch_key)
 
     def _forward_generator(self, x, y, batch_key) -> Dict[str, Any]:
-        g_xy, g_yx = self.generator["src_to_trg"], self.generator["trg_to_src"]
+        g_xy, g_yx = self._net("generator", "src_to_trg"), self._net("generator", "trg_to_src")
+        d_x, d_y = self._net("discriminator", "src"), self._net("discriminator", "trg")
         fake_y = g_xy(x)
         fake_x = g_yx(y)
-        adv_loss = self.generator_adv_loss(
-            self.discriminator["trg"](fake_y)
-        ) + self.generator_adv_loss(self.discriminator["src"](fake_x))
+        adv_loss = self.generator_adv_loss(d_y(fake_y)) + self.generator_adv_loss(d_x(fake_x))
         cycle_loss = l1_loss(g_yx(fake_y), x) + l1_loss(g_xy(fake_x), y)
         loss = adv_loss + self.lambda_cycle * cycle_loss
         identity_weight = self.identity_weight(int(self.num_updates))
@@ -215,14 +276,11 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
             fake_y, fake_x = cache[1], cache[2]
         else:
             with torch.no_grad():
-                fake_y = self.generator["src_to_trg"](x)
-                fake_x = self.generator["trg_to_src"](y)
-        real_y_loss, fake_y_loss = self.discriminator_adv_loss(
-            self.discriminator["trg"](y), self.discriminator["trg"](fake_y)
-        )
-        real_x_loss, fake_x_loss = self.discriminator_adv_loss(
-            self.discriminator["src"](x), self.discriminator["src"](fake_x)
-        )
+                fake_y = self._net("generator", "src_to_trg")(x)
+                fake_x = self._net("generator", "trg_to_src")(y)
+        d_x, d_y = self._net("discriminator", "src"), self._net("discriminator", "trg")
+        real_y_loss, fake_y_loss = self.discriminator_adv_loss(d_y(y), d_y(fake_y))
+        real_x_loss, fake_x_loss = self.discriminator_adv_loss(d_x(x), d_x(fake_x))
         real_loss = real_x_loss + real_y_loss
         fake_loss = fake_x_loss + fake_y_loss
         loss = real_loss + fake_loss
