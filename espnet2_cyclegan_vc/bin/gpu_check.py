@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""GPU check: training speed at the paper's widths, then a time-limited paper training.
+
+    bash bench/gpu_check.sh [--tiny] [--outdir DIR] [--budget_s 450]
+
+Run through bench/gpu_check.sh, which caps the whole run at 8 minutes. In one
+run, on real VCC2016 SF1/TM3 features (the paper's non-parallel halves of the
+training set, WORLD with dio):
+  1. training iterations per second at batch 1 x 128 frames, the task's
+     default (paper) widths, through the real VCTask + GANTrainer (`vc_train`)
+     and through benchmark.py's plain PyTorch loop, for three variants of the
+     model options: float32 (PyTorch's defaults, under which cuDNN may run
+     convolutions in TF32); bfloat16 autocast (`autocast_dtype`); bfloat16
+     autocast plus torch.compile of the four networks (`compile_networks`).
+     CUDA graphs are not tried: torch.compile's "reduce-overhead" mode replays
+     into static output buffers, and each generator runs three times a step
+     with its outputs kept for the losses and the discriminator turn, so they
+     would need copying out; not simple enough for this check;
+  2. the paper configuration (egs2/vcc2016/vc1/conf/train_cyclegan_vc.yaml,
+     with global MVN as the recipe trains it) through `vc_train` with the
+     fastest variant of step 1, stopped when the budget is spent: updates
+     reached, it/s and the generator cycle loss of the last logged interval;
+  3. a table on stdout and <outdir>/gpu_check.json.
+Without CUDA, or with --tiny, the networks are benchmark.py's TINY widths
+and every count is small, so the run checks the whole path on a CPU (CI).
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import kaldiio
+import numpy as np
+import yaml
+
+from espnet2_cyclegan_vc.bin.benchmark import PAPER, TINY, machine, prepare_data, worker
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPE_CONF = REPO / "egs2/vcc2016/vc1/conf/train_cyclegan_vc.yaml"
+VARIANTS = {
+    "fp32": {},
+    "bf16": {"autocast_dtype": "bfloat16"},
+    "bf16+compile": {"autocast_dtype": "bfloat16", "compile_networks": True},
+}
+CUDA_GRAPHS = ("not tried: reduce-overhead replays into static output buffers, while each generator "
+               "runs three times a step and its outputs are kept for the losses and the discriminator turn")
+
+
+def write_mvn_stats(feats_scp: Path, output: Path):
+    """Feature statistics in ESPnet's collect_stats layout, for global_mvn."""
+    feats = np.concatenate([m for _, m in kaldiio.load_scp_sequential(str(feats_scp))]).astype(np.float64)
+    np.savez(output, count=np.array(len(feats)), sum=feats.sum(0), sum_square=(feats ** 2).sum(0))
+
+
+def prepare(args, work: Path):
+    """Features and pairs (benchmark.prepare_data), a small validation list, MVN stats."""
+    prepare_data(Path(args.vcc2016), work, args.num_utts)
+    valid = work / "pairs_valid"
+    valid.mkdir()
+    for side in ("src", "trg"):
+        lines = (work / "pairs" / f"{side}_feats.scp").read_text().splitlines(keepends=True)
+        (valid / f"{side}_feats.scp").write_text("".join(lines[: args.num_valid]))
+    for spk in ("SF1", "TM3"):
+        write_mvn_stats(work / spk / "feats.scp", work / spk / "feats_stats.npz")
+
+
+def paper_conf(args, work: Path, variant: str):
+    """The recipe's configuration, the variant's model options, global MVN."""
+    conf = yaml.safe_load(RECIPE_CONF.read_text())
+    if args.tiny:
+        conf.update(TINY)
+    conf["model_conf"] = {**conf.get("model_conf", {}), **VARIANTS[variant]}
+    for side, spk in (("src", "SF1"), ("trg", "TM3")):
+        conf[f"{side}_normalize"] = "global_mvn"
+        conf[f"{side}_normalize_conf"] = {"stats_file": str(work / spk / "feats_stats.npz")}
+    return conf
+
+
+def measure(name, **kw):
+    """benchmark.worker, a failure recorded instead of raised: one failing
+    variant (a compile error, say) must not cost the rest of a device run."""
+    try:
+        return worker(name, **kw)
+    except RuntimeError as e:
+        print(f"{name} {kw.get('conf', {}).get('model_conf')} failed: {e}", file=sys.stderr)
+        return {"error": str(e)[-2000:]}
+
+
+def run(args):
+    import torch
+
+    start = time.perf_counter()
+    cuda = torch.cuda.is_available()
+    device, ngpu = ("cuda", ["--ngpu", "1"]) if cuda else ("cpu", ["--ngpu", "0"])
+    outdir = Path(args.outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    results = {"machine": machine(), "settings": vars(args), "widths": "tiny" if args.tiny else "paper",
+               "training": {}, "paper_run": {}, "cuda_graphs": CUDA_GRAPHS}
+
+    def save():  # after every step, so that a run stopped by the time limit leaves its results
+        results["total_s"] = time.perf_counter() - start
+        (outdir / "gpu_check.json").write_text(json.dumps(results, indent=2) + "\n")
+
+    with tempfile.TemporaryDirectory(prefix="cyclegan_vc_gpu_check_") as tmp:
+        work = Path(tmp)
+        prepare(args, work)
+        results["prepare_s"] = time.perf_counter() - start
+        widths = TINY if args.tiny else PAPER
+        for name, opts in VARIANTS.items():
+            conf = {**widths, "model_conf": opts}
+            plain = measure("plain_train", conf=conf, iters=args.iters, warmup=3, device=device)
+            espnet = measure("espnet_train", conf=conf, iters=args.iters, workdir=str(work),
+                             extra=ngpu, valid="pairs_valid")
+            espnet.pop("output_dir", None)  # in the temporary directory
+            results["training"][name] = {"espnet": espnet, "plain": plain}
+            save()
+            print(f"{name}: espnet {espnet.get('it_per_s')} it/s, plain {plain.get('it_per_s')} it/s",
+                  file=sys.stderr)
+        best = max(VARIANTS, key=lambda n: results["training"][n]["espnet"].get("it_per_s", 0.0))
+        conf = paper_conf(args, work, best)
+        seconds = args.train_s or max(args.budget_s - (time.perf_counter() - start) - args.reserve_s, 20.0)
+        print(f"paper configuration ({best}) for {seconds:.0f} s", file=sys.stderr)
+        paper = measure("espnet_timed_train", conf=conf, seconds=seconds, iters_per_epoch=args.epoch_iters,
+                        log_interval=args.log_interval, workdir=str(work),
+                        extra=ngpu + ["--num_workers", str(conf.get("num_workers", 0))], valid="pairs_valid")
+        if "log" in paper:
+            log = outdir / "paper_run_train.log"
+            log.write_text(Path(paper.pop("log")).read_text())
+            paper["log"] = str(log)
+        results["paper_run"] = {"variant": best, **paper}
+    save()
+    print(format_table(results))
+    print(f"\nwrote {outdir / 'gpu_check.json'}")
+    return results
+
+
+def format_table(r):
+    m, w, p = r["machine"], r["widths"], r["paper_run"]
+    lines = [f"Machine: {m['processor']}, {m['cpus']} CPUs, torch {m['torch']}, GPU: {m['cuda'] or 'none'}", "",
+             "| measurement | value |", "|---|---|"]
+    for name, t in r["training"].items():
+        for path, label in (("espnet", "ESPnet vc_train"), ("plain", "plain PyTorch loop")):
+            v = t[path]
+            value = "failed (see JSON)" if "error" in v else f"{v['it_per_s']:.3f} it/s ({v['s_per_iter']:.4f} s/it)"
+            lines.append(f"| train {w} widths, {name}, {label} | {value} |")
+    head = f"| paper config ({w} widths, {p['variant']})"
+    if "error" in p:
+        lines.append(f"{head} | failed (see JSON) |")
+    else:
+        lines += [f"{head}, {p['seconds']:.0f} s: updates reached | "
+                  f"{p['updates']} (saved in latest.pth: {p['updates_saved']}) |",
+                  f"{head}: it/s, first to last logged interval | {p['it_per_s']:.3f} |",
+                  f"{head}: generator cycle loss, last logged interval | {p['generator_cycle_loss']:.4f} |"]
+    lines.append(f"| CUDA graphs | {r['cuda_graphs']} |")
+    return "\n".join(lines)
+
+
+def get_parser():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--vcc2016", default=os.environ.get("VCC2016", str(REPO.parent / "shared/vcc2016")),
+                        help="VCC2016 corpus root")
+    parser.add_argument("--outdir", default=str(REPO / "bench/results/gpu_check"))
+    parser.add_argument("--tiny", action="store_true", help="Tiny widths and counts (default without CUDA)")
+    parser.add_argument("--budget_s", type=float, default=450.0,
+                        help="Wall seconds of the whole check; the paper run gets what is left")
+    parser.add_argument("--reserve_s", type=float, default=20.0, help="Seconds kept back at the end")
+    parser.add_argument("--train_s", type=float, help="Seconds of the paper run (default: what is left)")
+    parser.add_argument("--iters", type=int, help="Timed iterations per speed measurement (20; tiny 3)")
+    parser.add_argument("--num_utts", type=int, help="Utterances per speaker (81, the paper's halves; tiny 2)")
+    parser.add_argument("--num_valid", type=int, help="Validation pairs (5; tiny 1)")
+    parser.add_argument("--epoch_iters", type=int, help="Iterations per epoch of the paper run (500; tiny 10)")
+    parser.add_argument("--log_interval", type=int, help="Log interval of the paper run (50; tiny 5)")
+    return parser
+
+
+def main(cmd=None):
+    import torch
+
+    args = get_parser().parse_args(cmd)
+    if not torch.cuda.is_available() and not args.tiny:
+        print("gpu_check: no CUDA device, running --tiny on the CPU", file=sys.stderr)
+        args.tiny = True
+    defaults = dict(iters=3, num_utts=2, num_valid=1, epoch_iters=10, log_interval=5, train_s=20.0) if args.tiny \
+        else dict(iters=20, num_utts=81, num_valid=5, epoch_iters=500, log_interval=50)
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if not (Path(args.vcc2016) / "vcc2016_training").is_dir():
+        sys.exit(f"gpu_check: --vcc2016 {args.vcc2016} does not hold vcc2016_training/")
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
