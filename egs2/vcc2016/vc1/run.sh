@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # VCC2016, CycleGAN-VC (Kaneko & Kameoka 2017): ./run.sh --stage 1 --stop_stage 6
 # Any of the 25 source/target pairs: --srcspk {SF1,SF2,SF3,SM1,SM2} --trgspk {TF1,TF2,TM1,TM2,TM3}
-# A quick CPU smoke run of stages 4-6: add --train_config conf/train_cyclegan_vc_short.yaml
+# On a CPU (about an hour of training, see RESULTS.md): add
+#   --train_config conf/train_cyclegan_vc_cpu.yaml --inference_model valid.generator_cycle_loss.ave_5best.pth
+# and --learning_curve true for the quality of every epoch model.
+# conf/train_cyclegan_vc_short.yaml only checks that stages 4-6 run (minutes; it does not convert well).
 set -euo pipefail
 
 # Options given to this script come last, so they override these.
