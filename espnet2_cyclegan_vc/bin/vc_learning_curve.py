@@ -230,6 +230,7 @@ def plot_curve(result: dict, out_png: Path) -> None:
         ax_mcd.plot(x, [p["mcd"] for p in pts], "o-", color=color, label=f"{name} all frames")
         ax_mcd.plot(x, [p["mcd_speech"] for p in pts], "s:", color=color, label=f"{name} speech frames")
         ax_mcd.axhline(base["mcd"], color=color, ls="--", lw=1, label=f"{name} baseline (all)")
+        ax_mcd.axhline(base["mcd_speech"], color=color, ls=":", lw=1, label=f"{name} baseline (speech)")
         if all(p["logf0_rmse"] is not None for p in pts):
             ax_f0.plot(x, [p["logf0_rmse"] for p in pts], "o-", color=color, label=name)
         if base["logf0_rmse"] is not None:
