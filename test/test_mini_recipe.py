@@ -100,6 +100,21 @@ def test_rerun_skips_complete_stages_and_redoes_an_interrupted_one(recipe):
     assert feats.read_text() == before  # same keys and offsets: same features
 
 
+def test_rerun_of_finished_training_keeps_its_log(recipe):
+    workdir, _ = recipe
+    exp = workdir / "exp/vc_train_mini_MINIF_MINIM"
+    first_log = (exp / "train.log").read_text()
+    assert "8epoch results" in first_log
+    proc = run_recipe(workdir, "--stage", "4", "--stop_stage", "4")
+    assert "earlier log kept as" in proc.stdout
+    assert (exp / "train.1.log").read_text() == first_log
+    # The resumed run trained nothing more and says so in its own log.
+    resumed = (exp / "train.log").read_text()
+    assert "epoch results" not in resumed and "The training was finished at 8 epochs" in resumed
+    # ESPnet's n-best average of the 8 kept epoch models (keep_nbest_models).
+    assert (exp / "valid.generator_cycle_loss.ave_8best.pth").is_file()
+
+
 def test_bad_option_is_named_before_any_work(recipe):
     workdir, _ = recipe
     proc = run_recipe(workdir, "--no_such_option", "1", check=False)

@@ -201,6 +201,12 @@ fi
 if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     log "Stage 4: training -> ${vc_exp}/ (log: ${vc_exp}/train.log)"
     mkdir -p "${vc_exp}"
+    # A resumed run writes a new log; keep the one of the epochs already trained.
+    if [ -s "${vc_exp}/train.log" ]; then
+        n=1; while [ -e "${vc_exp}/train.${n}.log" ]; do n=$((n + 1)); done
+        mv "${vc_exp}/train.log" "${vc_exp}/train.${n}.log"
+        log "  earlier log kept as ${vc_exp}/train.${n}.log"
+    fi
     train_data=${dumpdir}/${pair}/train
     dev_data=${dumpdir}/${pair}/dev
     # shellcheck disable=SC2086
