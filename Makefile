@@ -1,20 +1,43 @@
 # Set-up and the two main jobs. `make demo` and `make test` create the
 # environment first when it is missing (.venv/ at the repository root).
+#
+# Two tested environments, each installed from an exact, known-good set of
+# versions (constraints/); setup.py itself only declares the supported ranges.
+#   .venv/         Python 3.11, espnet 202511 (the oldest supported): demo and all tests
+#   .venv-latest/  Python 3.12, espnet 202611 (the newest): unit and task tests
 PYTHON ?= python3.11
 VENV := .venv
+CONSTRAINTS := constraints/py311-espnet202511.txt
+PYTHON_LATEST ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12.*/bin/python3) python3.12)
+VENV_LATEST := .venv-latest
+CONSTRAINTS_LATEST := constraints/py312-espnet202611.txt
 # pip >= 24.1 refuses a dependency of espnet 202511 (ci_sdr's direct-URL extra).
 PIP_VERSION := pip<24.1
+# Not the recipe tests: they run in .venv/, and CI has a time budget.
+LATEST_TESTS := test/test_networks.py test/test_losses.py test/test_espnet_model.py \
+	test/test_f0.py test/test_schedule.py test/test_unpaired_ranks.py test/test_vc_task.py \
+	test/test_scoring.py test/test_samples_page.py test/test_bad_input.py
 
-.PHONY: install demo test clean-venv
+.PHONY: install install-latest demo test test-latest clean-venv
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: setup.py
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet '$(PIP_VERSION)'
-	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
-	$(VENV)/bin/python -c "import espnet2.tasks.abs_task, pyworld, kaldiio, espeakng_loader, espnet2_cyclegan_vc"
-	touch $@
+install-latest: $(VENV_LATEST)/.installed
+
+# $(call make_venv,python,venv,constraints)
+define make_venv
+	$(1) -m venv $(2)
+	$(2)/bin/python -m pip install --quiet '$(PIP_VERSION)'
+	$(2)/bin/python -m pip install --quiet -c $(3) -e '.[test]'
+	$(2)/bin/python -c "import espnet2.tasks.abs_task, pyworld, kaldiio, espeakng_loader, espnet2_cyclegan_vc"
+	touch $(2)/.installed
+endef
+
+$(VENV)/.installed: setup.py $(CONSTRAINTS)
+	$(call make_venv,$(PYTHON),$(VENV),$(CONSTRAINTS))
+
+$(VENV_LATEST)/.installed: setup.py $(CONSTRAINTS_LATEST)
+	$(call make_venv,$(PYTHON_LATEST),$(VENV_LATEST),$(CONSTRAINTS_LATEST))
 
 demo: install
 	cd egs2/mini_vc/vc1 && ./run.sh
@@ -22,5 +45,8 @@ demo: install
 test: install
 	$(VENV)/bin/python -m pytest -q test
 
+test-latest: install-latest
+	$(VENV_LATEST)/bin/python -m pytest -q $(LATEST_TESTS)
+
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(VENV_LATEST)

@@ -2,14 +2,17 @@
 
 from setuptools import find_packages, setup
 
-# espnet 202511 pins setuptools<74 and imports torchaudio through AbsTask;
-# torchaudio's native library must match torch exactly, and newer torch does
-# not install beside this espnet, so the pair is pinned.
+# Ranges, not pins: the package installs into the user's own ESPnet environment.
+# Tested: espnet 202511 (Python 3.11, torch 2.11.0) and 202611 (Python 3.12,
+# torch 2.14.1); the exact sets are in constraints/. torch and torchaudio are
+# left to ESPnet's own requirements: torchaudio's native library must match
+# torch, and which pairs work is ESPnet's and PyTorch's business, not ours.
+# pyworld 0.3.5 imports pkg_resources, which setuptools 82 no longer ships.
 install_requires = [
-    "espnet==202511",
-    "torch==2.11.0",
-    "torchaudio==2.11.0",
-    "setuptools<74",
+    "espnet>=202511,<=202611",
+    "torch>=2.11",
+    "torchaudio>=2.11",
+    "setuptools<82",
     "pyworld>=0.3.4",
     "kaldiio>=2.18",
     "soundfile>=0.12",
@@ -29,7 +32,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["espnet2_cyclegan_vc", "espnet2_cyclegan_vc.*"]),
-    python_requires=">=3.10,<3.12",
+    python_requires=">=3.11,<3.13",
     install_requires=install_requires,
     extras_require={"test": ["pytest"]},
     license="Apache-2.0",
