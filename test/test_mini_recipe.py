@@ -13,10 +13,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
+import soundfile
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, parse_html
 
 RECIPE = REPO_ROOT / "egs2/mini_vc/vc1"
 TEMPLATE = REPO_ROOT / "egs2/TEMPLATE/vc1"
@@ -60,6 +62,7 @@ def test_stages_1_to_6_print_the_score_table(recipe):
     results = (decode_dir(workdir) / "results.md").read_text()
     assert "| MINIF->MINIM |" in results and "| MINIM->MINIF |" in results
     assert results in proc.stdout  # the table is printed
+    assert f"Samples page: {decode_dir(workdir).relative_to(workdir)}/index.html" in proc.stdout
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
@@ -125,3 +128,65 @@ def test_bad_option_is_named_before_any_work(recipe):
     (workdir / "conf/broken.yaml").write_text("generator_conf: {first_channels: [\n")
     proc = run_recipe(workdir, "--train_config", "conf/broken.yaml", check=False)
     assert proc.returncode != 0 and "conf/broken.yaml is not a YAML mapping" in proc.stdout + proc.stderr
+
+
+# ------------------------------------------------------- samples page, in a browser
+
+# Flags for a headless Chromium on a machine with no display and no network
+# (no sandbox as root; no background connections that a closed network refuses).
+HEADLESS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)
+
+
+def chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    message = "Chromium not found (Debian: apt-get install chromium); .ci/run installs it"
+    if os.environ.get("CI") or os.environ.get("REQUIRE_BROWSER"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def open_in_browser(page, profile, *options):
+    proc = subprocess.run(
+        [chromium(), *HEADLESS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+         *options, page.as_uri()],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_samples_page_plays_in_a_real_browser(recipe, tmp_path):
+    workdir, _ = recipe
+    page = decode_dir(workdir) / "index.html"
+    # Virtual time lets the page's script see every player's metadata before the DOM is dumped.
+    proc = open_in_browser(page, tmp_path / "profile", "--virtual-time-budget=15000", "--dump-dom")
+    console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+    assert not console, "console messages:\n" + "\n".join(console)
+
+    root = parse_html(proc.stdout)
+    assert root.all_text().count("MINIF → MINIM") == 1
+    rows = [r for r in root.iter("tr") if "data-sentence" in r.attrs]
+    assert len(rows) == 2 * 5  # --samples_num_utts 5 per direction
+    for row in rows:
+        audios = list(row.iter("audio"))
+        assert len(audios) == 3
+        for audio in audios:
+            assert "data-error" not in audio.attrs, audio.attrs["src"]
+            wav = page.parent / unquote(audio.attrs["src"])
+            info = soundfile.info(str(wav))
+            # The browser's duration is the file's own: the right file was loaded.
+            assert float(audio.attrs["data-duration"]) == pytest.approx(info.frames / info.samplerate, abs=0.01)
+    images = list(root.iter("img"))
+    assert len(images) == len(rows)
+    assert all(img.attrs.get("data-loaded") == "1" for img in images)
+
+    shot = tmp_path / "page.png"
+    open_in_browser(page, tmp_path / "profile", "--window-size=1280,1800", f"--screenshot={shot}")
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000

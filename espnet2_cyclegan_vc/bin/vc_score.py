@@ -17,7 +17,8 @@ Example:
 Outputs (each written atomically; summary.json last, so its presence means the
 run finished):
     OUTDIR/scores.tsv: one line per sentence.
-    OUTDIR/<first sentence>.png: source / converted / target envelopes.
+    OUTDIR/<sentence>.png: source / converted / target envelopes of the first
+        --num_plots sentences.
     OUTDIR/summary.json: means, std, counts, unmatched ids and all settings.
 """
 
@@ -27,7 +28,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 
 from espnet2_cyclegan_vc.scoring import (
@@ -59,6 +60,13 @@ def positive_int(value: str) -> int:
     return n
 
 
+def non_negative_int(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return n
+
+
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="MCD / log-F0 RMSE / F0 correlation of converted speech, with the "
@@ -83,6 +91,8 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--nj", type=positive_int, default=1,
                         help="worker processes for WORLD analysis")
+    parser.add_argument("--num_plots", type=non_negative_int, default=1,
+                        help="envelope pictures of the first N sentences (0: none)")
     return parser
 
 
@@ -125,7 +135,7 @@ def tsv_text(rows: List[dict]) -> str:
 
 
 def build_summary(args: argparse.Namespace, result: DirectoryScores, stats: dict,
-                  elapsed: float, plot_file: Optional[str]) -> dict:
+                  elapsed: float, plots: Dict[str, str]) -> dict:
     unmatched = result.matched.unmatched
     return {
         "direction": f"{args.source_spk}->{args.target_spk}",
@@ -141,9 +151,30 @@ def build_summary(args: argparse.Namespace, result: DirectoryScores, stats: dict
             "source_scp": str(Path(args.source_scp).resolve()),
             "target_scp": str(Path(args.target_scp).resolve()),
         },
-        "plot": plot_file,
+        "plot": next(iter(plots.values()), None),  # the first sentence's, as before
+        "plots": plots,
         "elapsed_seconds": round(elapsed, 2),
     }
+
+
+def plot_sentence(result: DirectoryScores, row: dict, outdir: Path,
+                  args: argparse.Namespace) -> str:
+    """Envelope picture of one scored sentence; returns the file name."""
+    sentence = row["sentence"]
+    png = outdir / f"{sentence}.png"
+    triple = [
+        ("source", result.matched.source[sentence]),
+        ("converted", result.matched.converted[sentence]),
+        ("target", result.matched.target[sentence]),
+    ]
+    plot_comparison(
+        *(result.features[wav] for _, (_, wav) in triple),
+        png, args.world_conf,
+        labels=[f"{role}: {utt}" for role, (utt, _) in triple],
+        title=f"{args.source_spk}->{args.target_spk}, sentence {sentence} "
+        f"(MCD conv {row['mcd_converted']:.2f} dB, base {row['mcd_baseline']:.2f} dB)",
+    )
+    return png.name
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -163,24 +194,13 @@ def run(args: argparse.Namespace) -> dict:
     stats = summarize(result.rows)
     write_text_atomic(outdir / "scores.tsv", tsv_text(result.rows))
 
-    first = result.matched.sentences[0]
-    png = outdir / f"{first}.png"
-    feats = result.features
-    triple = [
-        ("source", result.matched.source[first]),
-        ("converted", result.matched.converted[first]),
-        ("target", result.matched.target[first]),
-    ]
-    plot_comparison(
-        *(feats[wav] for _, (_, wav) in triple),
-        png, config,
-        labels=[f"{role}: {utt}" for role, (utt, _) in triple],
-        title=f"{args.source_spk}->{args.target_spk}, sentence {first} "
-        f"(MCD conv {result.rows[0]['mcd_converted']:.2f} dB, "
-        f"base {result.rows[0]['mcd_baseline']:.2f} dB)",
-    )
+    plots = {}
+    rows_by_sentence = {r["sentence"]: r for r in result.rows}
+    for sentence in result.matched.sentences[:args.num_plots]:
+        plots[sentence] = plot_sentence(result, rows_by_sentence[sentence], outdir, args)
     elapsed = time.perf_counter() - start
-    summary = build_summary(args, result, stats, elapsed, png.name)
+    elapsed = time.perf_counter() - start
+    summary = build_summary(args, result, stats, elapsed, plots)
     write_text_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
 
     print(format_table(result.rows, stats, summary["direction"]))

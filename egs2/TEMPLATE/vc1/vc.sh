@@ -41,6 +41,7 @@ directions="src_to_trg trg_to_src"
 learning_curve=false  # Stage 6 also scores every <n>epoch.pth: quality against updates.
 curve_num_utts=10     # Evaluation sentences per checkpoint in the learning curve (0: all).
 curve_every=1         # Score every N-th epoch model in the learning curve (and the last).
+samples_num_utts=5    # Sentences per direction with audio and a picture on the samples page (0: all).
 
 help_message=$(cat <<EOF
 Usage: $0 --srcspk <src> --trgspk <trg> --train_config <yaml> [options]
@@ -52,7 +53,8 @@ Stages:
   4: training (ESPnet GANTrainer), resumable
   5: conversion of the evaluation sets in both directions
   6: scoring: MCD (all frames, speech frames), log-F0 RMSE and pause power,
-     converted vs unconverted baseline; with --learning_curve true also every
+     converted vs unconverted baseline, and a samples page to listen to
+     (<decode dir>/index.html); with --learning_curve true also every
      epoch model of the training, plotted against updates
   7: packing the model for distribution (espnet2.bin.pack)
 
@@ -63,6 +65,7 @@ Options (default):
   --train_config --train_args --tag --pair_seed (${pair_seed})
   --inference_config --inference_model (${inference_model}) --directions ("${directions}")
   --learning_curve (${learning_curve}) --curve_num_utts (${curve_num_utts}) --curve_every (${curve_every})
+  --samples_num_utts (${samples_num_utts})
 EOF
 )
 
@@ -265,15 +268,21 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
         [ "${d}" = trg_to_src ] && { in_spk=${trgspk}; out_spk=${srcspk}; }
         out=${decode_dir}/${d}
         is_done "${out}" || { log "Error: ${out} is not complete: run stage 5"; exit 1; }
+        # A picture for every sentence the samples page shows (0: all of them).
+        _plots=${samples_num_utts}; [ "${_plots}" -gt 0 ] || _plots=$(wc -l < "${out}/wav.scp")
         ${train_cmd} "${out}/scoring/score.log" \
             ${python} -m espnet2_cyclegan_vc.bin.vc_score --nj "${nj}" --world_conf "${world_conf}" \
                 --converted_scp "${out}/wav.scp" \
                 --source_scp "data/eval_${in_spk}/wav.scp" --target_scp "data/eval_${out_spk}/wav.scp" \
-                --source_spk "${in_spk}" --target_spk "${out_spk}" --outdir "${out}/scoring"
+                --source_spk "${in_spk}" --target_spk "${out_spk}" --outdir "${out}/scoring" \
+                --num_plots "${_plots}"
     done
     ${python} -m espnet2_cyclegan_vc.bin.summarize_scores --decode_dir "${decode_dir}" \
         --directions ${directions} --output "${decode_dir}/results.md"
     cat "${decode_dir}/results.md"
+    ${python} -m espnet2_cyclegan_vc.bin.samples_page --num_utts "${samples_num_utts}" \
+        --title "${pair} $(basename "${vc_exp}") $(basename "${decode_dir}")" "${decode_dir}"
+    log "  Samples page: ${decode_dir}/index.html"
     if [ "${learning_curve}" = true ]; then
         log "  Learning curve: every epoch model on ${curve_num_utts} sentence(s) -> ${vc_exp}/learning_curve/"
         ${train_cmd} "${vc_exp}/learning_curve/curve.log" \
