@@ -103,11 +103,13 @@ def test_rerun_skips_complete_stages_and_redoes_an_interrupted_one(recipe):
     assert feats.read_text() == before  # same keys and offsets: same features
 
 
-def test_rerun_of_finished_training_keeps_its_log(recipe):
+def test_resumed_training_keeps_the_earlier_log(recipe):
     workdir, _ = recipe
     exp = workdir / "exp/vc_train_mini_MINIF_MINIM"
     first_log = (exp / "train.log").read_text()
     assert "8epoch results" in first_log
+    # Without its marker the training counts as interrupted: stage 4 resumes it.
+    (exp / ".done").unlink()
     proc = run_recipe(workdir, "--stage", "4", "--stop_stage", "4")
     assert "earlier log kept as" in proc.stdout
     assert (exp / "train.1.log").read_text() == first_log
@@ -116,6 +118,104 @@ def test_rerun_of_finished_training_keeps_its_log(recipe):
     assert "epoch results" not in resumed and "The training was finished at 8 epochs" in resumed
     # ESPnet's n-best average of the 8 kept epoch models (keep_nbest_models).
     assert (exp / "valid.generator_cycle_loss.ave_8best.pth").is_file()
+
+
+# ------------------------------------------- stale results: each change redoes its stage
+
+@pytest.fixture
+def recipe_copy(recipe, tmp_path):
+    """A copy of the finished recipe directory, for tests that change settings.
+
+    Its data dirs still name the original corpus files, so a change made by a
+    test is the only difference as long as the test does not rerun stage 1
+    (which would write the copy's own corpus paths).
+    """
+    workdir, _ = recipe
+    copy = tmp_path / "mini_vc" / "vc1"
+    shutil.copytree(workdir, copy, symlinks=True)
+    return copy
+
+
+def mtimes(root, *patterns):
+    found = {p: p.stat().st_mtime_ns for pattern in patterns for p in root.glob(pattern)}
+    assert found, f"nothing matches {patterns} under {root}"
+    return found
+
+
+OUTPUTS = (
+    "data/*/wav.scp", "dump/*/split/*/feats.ark", "dump/MINIF_MINIM/*/*.scp",
+    "exp/stats_MINIF_MINIM/*/*.npz", "exp/vc_train_mini_MINIF_MINIM/*.pth",
+    "exp/vc_train_mini_MINIF_MINIM/decode_latest/*/split/*/wav/*.wav",
+    "exp/vc_train_mini_MINIF_MINIM/decode_latest/*/scoring/*",
+    "exp/vc_train_mini_MINIF_MINIM/decode_latest/*.*",
+)
+
+
+def test_plain_rerun_does_no_work_and_says_so(recipe):
+    workdir, _ = recipe
+    before = mtimes(workdir, *OUTPUTS)
+    proc = run_recipe(workdir)
+    assert mtimes(workdir, *OUTPUTS) == before
+    up_to_date = [line.split(") ", 1)[1].strip() for line in proc.stdout.splitlines()
+                  if line.endswith(": up to date") or "up to date (the training finished" in line]
+    exp = "exp/vc_train_mini_MINIF_MINIM"
+    for spk in ("MINIF", "MINIM"):
+        assert f"exp/stats_MINIF_MINIM/{spk}: up to date" in up_to_date
+        for split in ("train", "dev", "eval"):
+            assert f"dump/{split}_{spk}: up to date" in up_to_date
+    for d in DIRECTIONS:
+        assert f"{exp}/decode_latest/{d}: up to date" in up_to_date
+        assert f"{exp}/decode_latest/{d}/scoring: up to date" in up_to_date
+    assert f"{exp}: up to date (the training finished with these settings)" in up_to_date
+    assert "redoing" not in proc.stdout and "earlier log kept" not in proc.stdout
+    assert proc.stderr.count("utterances, up to date") == 6  # stage 1: data/{train,dev,eval}_<spk>
+
+
+def test_changed_world_settings_redo_features_and_refuse_the_old_model(recipe_copy):
+    world = recipe_copy / "conf/world.yaml"
+    world.write_text(world.read_text().replace("f0_floor: 71.0", "f0_floor: 90.0"))
+    ark = recipe_copy / "dump/train_MINIF/split/1/feats.ark"
+    old_ark = ark.read_bytes()
+    proc = run_recipe(recipe_copy, "--stage", "2", "--stop_stage", "3")
+    assert "dump/train_MINIF: data/train_MINIF/wav.scp or conf/world.yaml changed since it was made; redoing it" in proc.stdout
+    assert "exp/stats_MINIF_MINIM/MINIF: the features of MINIF changed since it was made; redoing it" in proc.stdout
+    assert ark.read_bytes() != old_ark  # new F0 floor, new features
+    # The model was trained on the old features: stage 4 names the clash instead of resuming.
+    proc = run_recipe(recipe_copy, "--stage", "4", "--stop_stage", "4", check=False)
+    assert proc.returncode != 0
+    assert "exp/vc_train_mini_MINIF_MINIM was trained from other settings or data" in proc.stdout + proc.stderr
+
+
+def test_train_args_name_their_own_experiment(recipe_copy):
+    exp = recipe_copy / "exp/vc_train_mini_MINIF_MINIM"
+    before = mtimes(exp, "*.pth", "train.log")
+    run_recipe(recipe_copy, "--stage", "4", "--stop_stage", "4",
+               "--train_args", "--max_epoch 1 --num_iters_per_epoch 3")
+    new_exp = recipe_copy / "exp/vc_train_mini_MINIF_MINIM_max_epoch1_num_iters_per_epoch3"
+    assert (new_exp / "1epoch.pth").is_file() and not (new_exp / "2epoch.pth").exists()
+    assert mtimes(exp, "*.pth", "train.log") == before  # the first experiment is untouched
+
+
+def test_changed_inference_settings_convert_again(recipe_copy):
+    decode = recipe_copy / "exp/vc_train_mini_MINIF_MINIM/decode_latest"
+    wavs = mtimes(decode, "*/split/*/wav/*.wav")
+    summaries = mtimes(decode, "*/scoring/summary.json")
+    # Another --inference_config for the same decode dir: converted and scored again.
+    (recipe_copy / "conf/decode.yaml").write_text("log_level: WARNING\n")
+    proc = run_recipe(recipe_copy, "--stage", "5", "--stop_stage", "6", "--inference_config", "conf/decode.yaml")
+    for d in DIRECTIONS:
+        assert (f"{decode.relative_to(recipe_copy)}/{d}: the model, --inference_config or the input "
+                "changed since it was made; redoing it") in proc.stdout
+    new_wavs = mtimes(decode, "*/split/*/wav/*.wav")
+    assert new_wavs.keys() == wavs.keys() and all(new_wavs[p] != wavs[p] for p in wavs)
+    # Stage 5 removed the old scores with the old conversions; stage 6 scored the new ones.
+    new_summaries = mtimes(decode, "*/scoring/summary.json")
+    assert new_summaries.keys() == summaries.keys()
+    assert all(new_summaries[p] != summaries[p] for p in summaries)
+    # --inference_args name a decode dir of their own (ESPnet's inference_tag).
+    run_recipe(recipe_copy, "--stage", "5", "--stop_stage", "5", "--inference_args", "--log_level DEBUG",
+               "--directions", "src_to_trg")
+    assert (decode.parent / "decode_latest_log_levelDEBUG/src_to_trg/wav.scp").is_file()
 
 
 def test_bad_option_is_named_before_any_work(recipe):

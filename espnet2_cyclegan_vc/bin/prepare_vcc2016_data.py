@@ -62,8 +62,12 @@ def get_parser():
     return parser
 
 
-def write_data_dir(outdir: Path, spk: str, entries) -> None:
-    """entries: (utt_id, wav_path); writes atomically, sorted as LC_ALL=C does."""
+def write_data_dir(outdir: Path, spk: str, entries) -> bool:
+    """entries: (utt_id, wav_path); writes atomically, sorted as LC_ALL=C does.
+
+    A file whose content would not change is left alone (a re-run keeps its
+    modification time). Returns whether anything was written.
+    """
     outdir.mkdir(parents=True, exist_ok=True)
     entries = sorted(entries, key=lambda e: e[0].encode())
     files = {
@@ -71,10 +75,16 @@ def write_data_dir(outdir: Path, spk: str, entries) -> None:
         "utt2spk": "".join(f"{utt} {spk}\n" for utt, _ in entries),
         "spk2utt": f"{spk} {' '.join(utt for utt, _ in entries)}\n",
     }
+    written = False
     for name, content in files.items():
+        path = outdir / name
+        if path.is_file() and path.read_text(encoding="utf-8") == content:
+            continue
         tmp = outdir / f".{name}.tmp"
         tmp.write_text(content, encoding="utf-8")
-        os.replace(tmp, outdir / name)
+        os.replace(tmp, path)
+        written = True
+    return written
 
 
 def prepare(db, srcspk, trgspk, outdir, src_train_ids, trg_train_ids, eval_ids, num_dev, speakers, dev_from="other"):
@@ -125,8 +135,8 @@ def prepare(db, srcspk, trgspk, outdir, src_train_ids, trg_train_ids, eval_ids, 
             f"{len(missing)} wav files missing from {db}, e.g. {missing[0]}"
         )
     for name, (spk, entries) in resolved.items():
-        write_data_dir(outdir / name, spk, entries)
-        logging.info(f"{outdir / name}: {len(entries)} utterances")
+        written = write_data_dir(outdir / name, spk, entries)
+        logging.info(f"{outdir / name}: {len(entries)} utterances{'' if written else ', up to date'}")
 
 
 def main(cmd=None):
