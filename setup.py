@@ -3,8 +3,9 @@
 from setuptools import find_packages, setup
 
 # Ranges, not pins: the package installs into the user's own ESPnet environment.
-# Tested: espnet 202511 (Python 3.11, torch 2.11.0) and 202611 (Python 3.12,
-# torch 2.14.1); the exact sets are in constraints/. torch and torchaudio are
+# Tested in CI: espnet 202511 (Python 3.11, torch 2.11.0) and 202611 (Python
+# 3.12, torch 2.14.1); by hand: 202511 on 3.10, 202611 on 3.13. The exact sets
+# are in constraints/. torch and torchaudio are
 # left to ESPnet's own requirements: torchaudio's native library must match
 # torch, and which pairs work is ESPnet's and PyTorch's business, not ours.
 # pyworld 0.3.5 imports pkg_resources, which setuptools 82 no longer ships.
@@ -32,7 +33,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["espnet2_cyclegan_vc", "espnet2_cyclegan_vc.*"]),
-    python_requires=">=3.11,<3.13",
+    python_requires=">=3.10,<3.14",
     install_requires=install_requires,
     extras_require={"test": ["pytest"]},
     license="Apache-2.0",
