@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 from urllib.parse import quote
 
+from espnet2_cyclegan_vc.bin import add_log_level_argument, setup_logging
 from espnet2_cyclegan_vc.bin.summarize_scores import ROWS
 from espnet2_cyclegan_vc.scoring import (
     MatchedSet,
@@ -369,21 +370,14 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--labels", nargs="+", default=None,
                         help="column titles, one per decode dir (default: the paths)")
     parser.add_argument("--title", default="CycleGAN-VC samples", help="page title")
-    parser.add_argument(
-        "--log_level", type=lambda x: x.upper(), default="INFO",
-        choices=("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET"),
-        help="The verbose level of logging",
-    )
+    add_log_level_argument(parser)
     return parser
 
 
 def main(cmd: Optional[Sequence[str]] = None) -> None:
     parser = get_parser()
     args = parser.parse_args(cmd)
-    logging.basicConfig(
-        level=args.log_level,
-        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s",
-    )
+    setup_logging(args.log_level)
     if args.output is None:
         if len(args.decode_dirs) > 1:
             parser.error("--output is required with several decode directories")

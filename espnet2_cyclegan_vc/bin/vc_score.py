@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 
+from espnet2_cyclegan_vc.bin import add_log_level_argument, setup_logging
 from espnet2_cyclegan_vc.scoring import (
     METRICS,
     DirectoryScores,
@@ -73,11 +74,7 @@ def get_parser() -> argparse.ArgumentParser:
         "no-conversion baseline",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument(
-        "--log_level", type=lambda x: x.upper(), default="INFO",
-        choices=("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET"),
-        help="The verbose level of logging",
-    )
+    add_log_level_argument(parser)
     parser.add_argument("--converted_scp", required=True,
                         help="wav.scp of converted speech (utterance ids of the source)")
     parser.add_argument("--source_scp", required=True, help="wav.scp of the source speaker")
@@ -214,10 +211,7 @@ def run(args: argparse.Namespace) -> dict:
 def main(cmd: Optional[Sequence[str]] = None) -> None:
     parser = get_parser()
     args = parser.parse_args(cmd)
-    logging.basicConfig(
-        level=args.log_level,
-        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s",
-    )
+    setup_logging(args.log_level)
     try:
         run(args)
     except (ScoringError, AudioError) as e:
