@@ -216,22 +216,32 @@ def w_espnet_timed_train(conf, seconds, iters_per_epoch, log_interval, workdir, 
                                                     str(iters_per_epoch), "--log_interval", str(log_interval),
                                                     *extra])
     log = Path(workdir) / (out.name + ".log")
+
+    def logged_intervals():
+        return [(datetime.strptime(t, "%Y-%m-%d %H:%M:%S,%f").timestamp(),
+                 (int(epoch) - 1) * iters_per_epoch + int(end), stats)
+                for t, epoch, end, stats in re.findall(
+                    r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*?(\d+)epoch:train:\d+-(\d+)batch: (.*)",
+                    log.read_text())]
+
     start = time.perf_counter()
     with open(log, "w") as f:
         proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
         try:
             proc.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
+            # A slow start (torch.compile on a busy CPU) may leave fewer than the
+            # two logged intervals a speed needs: allow up to as long again for them.
+            deadline = time.perf_counter() + seconds
+            while len(logged_intervals()) < 2 and proc.poll() is None and time.perf_counter() < deadline:
+                time.sleep(1.0)
             proc.terminate()  # data-loader workers end when their parent does
             proc.wait()
         else:
             raise RuntimeError(f"vc_train ended before {seconds} s:\n{log.read_text()[-3000:]}")
     wall = time.perf_counter() - start
     text = log.read_text()
-    intervals = [(datetime.strptime(t, "%Y-%m-%d %H:%M:%S,%f").timestamp(),
-                  (int(epoch) - 1) * iters_per_epoch + int(end), stats)
-                 for t, epoch, end, stats in re.findall(
-                     r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*?(\d+)epoch:train:\d+-(\d+)batch: (.*)", text)]
+    intervals = logged_intervals()
     if len(intervals) < 2:
         raise RuntimeError(f"vc_train logged {len(intervals)} training interval(s) in {seconds} s:\n{text[-3000:]}")
     (t0, n0, _), (t1, n1, stats) = intervals[0], intervals[-1]
