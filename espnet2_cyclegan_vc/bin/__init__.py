@@ -19,3 +19,15 @@ def add_log_level_argument(parser: argparse.ArgumentParser) -> None:
 
 def setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format=LOG_FORMAT)
+
+
+def int_at_least(minimum: int):
+    """argparse type: an int no smaller than ``minimum``, else a usage error."""
+
+    def parse(value: str) -> int:
+        n = int(value)
+        if n < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return n
+
+    return parse

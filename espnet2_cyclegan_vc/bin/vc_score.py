@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 
-from espnet2_cyclegan_vc.bin import add_log_level_argument, setup_logging
+from espnet2_cyclegan_vc.bin import add_log_level_argument, int_at_least, setup_logging
 from espnet2_cyclegan_vc.scoring import (
     METRICS,
     DirectoryScores,
@@ -54,18 +54,7 @@ TSV_EXTRA = [
 ]
 
 
-def positive_int(value: str) -> int:
-    n = int(value)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return n
-
-
-def non_negative_int(value: str) -> int:
-    n = int(value)
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return n
+positive_int = int_at_least(1)
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -88,7 +77,7 @@ def get_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--nj", type=positive_int, default=1,
                         help="worker processes for WORLD analysis")
-    parser.add_argument("--num_plots", type=non_negative_int, default=1,
+    parser.add_argument("--num_plots", type=int_at_least(0), default=1,
                         help="envelope pictures of the first N sentences (0: none)")
     return parser
 
