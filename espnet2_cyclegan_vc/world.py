@@ -79,11 +79,6 @@ class WorldConfig:
             return int(self.fft_size)
         return int(pyworld.get_cheaptrick_fft_size(self.fs, self.f0_floor))
 
-    @property
-    def hop_length(self) -> float:
-        """Frame shift in samples (may be fractional for odd rates)."""
-        return self.fs * self.frame_period / 1000.0
-
     def num_frames(self, num_samples: int) -> int:
         """Number of WORLD frames for a signal of num_samples at fs."""
         return int(1000.0 * num_samples / self.fs / self.frame_period) + 1

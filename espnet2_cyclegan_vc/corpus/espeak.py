@@ -201,12 +201,6 @@ def _get_engine() -> _Engine:
     return _engine
 
 
-def sample_rate() -> int:
-    """Output sample rate of the eSpeak NG engine (22050 Hz for its voices)."""
-    with _lock:
-        return _get_engine().sample_rate
-
-
 def synthesize(
     text: str,
     voice: str = "en-us",

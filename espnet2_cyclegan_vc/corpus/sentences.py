@@ -11,7 +11,7 @@ Example:
 """
 
 import random
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, List, Sequence, Tuple
 
 # (singular, plural) pairs so that irregular plurals never need rules.
 NOUNS: Tuple[Tuple[str, str], ...] = (
@@ -248,13 +248,3 @@ def generate_sentences(
             f"{min_words}-{max_words} words"
         )
     return out
-
-
-def vocabulary_sizes() -> Dict[str, int]:
-    """Sizes of the word lists, for documentation and tests."""
-    return {
-        "nouns": len(NOUNS), "adjectives": len(ADJECTIVES), "verbs": len(VERBS),
-        "motions": len(MOTIONS), "places": len(PLACES),
-        "times": len(PAST_TIMES) + len(FUTURE_TIMES),
-        "names": len(NAMES), "templates": len(TEMPLATES),
-    }
