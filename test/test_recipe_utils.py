@@ -5,6 +5,8 @@ what the scripts write (files, logs, stdout/stderr), not only exit codes.
 """
 
 import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -44,6 +46,7 @@ def lines(path):
     [
         "parse_options.sh",
         "run_job.sh",
+        "slurm_job.sh",
         "split_scp.sh",
         "filter_scp.sh",
         "utt2spk_to_spk2utt.sh",
@@ -267,6 +270,27 @@ def test_run_job_array_failure_reports_failing_jobs(tmp_path):
     for i in (1, 2, 3, 4):
         assert f"start {i}" in lines(tmp_path / f"exp/log/x.{i}.log")
     assert lines(tmp_path / "exp/log/x.2.log")[-1].startswith("# Ended (code 1)")
+
+
+def job_spans(logdir, name, n):
+    """(start, end) of each job that logged two `date +%s.%N` lines, in start order."""
+    return sorted(tuple(float(x) for x in lines(logdir / f"{name}.{i}.log")[3:5]) for i in range(1, n + 1))
+
+
+@pytest.mark.parametrize("limit", ["option", "environment"])
+def test_run_job_max_parallel_limits_the_jobs_running_at_once(tmp_path, limit):
+    args = ["--max-jobs-run", "2"] if limit == "option" else []
+    env = {"RUN_JOB_MAX_PARALLEL": "2"} if limit == "environment" else {}
+    res = run("run_job.sh", *args, "JOB=1:4", "log/m.JOB.log", "date +%s.%N; sleep 0.5; date +%s.%N",
+              cwd=tmp_path, env=env)
+    assert res.returncode == 0, res.stderr
+    spans = job_spans(tmp_path / "log", "m", 4)
+    for t in [start for start, _ in spans]:  # never more than two running at any start
+        assert sum(start <= t < end for start, end in spans) <= 2
+    # Unlimited, the four overlap.
+    res = run("run_job.sh", "JOB=1:4", "log/u.JOB.log", "date +%s.%N; sleep 0.5; date +%s.%N", cwd=tmp_path)
+    spans = job_spans(tmp_path / "log", "u", 4)
+    assert max(start for start, _ in spans) < min(end for _, end in spans)
 
 
 def test_run_job_pipes(tmp_path):
@@ -564,3 +588,111 @@ def test_validate_data_dir_missing_or_empty_file(tmp_path, name):
     res = run("validate_data_dir.sh", data, cwd=tmp_path)
     assert res.returncode == 1
     assert name in res.stderr
+
+
+# --------------------------------------------------------------------------
+# slurm_job.sh: against a real Slurm cluster (conftest.slurm_cluster)
+# --------------------------------------------------------------------------
+
+
+def test_slurm_job_runs_each_index_as_a_task_with_the_resources_asked(slurm_cluster, tmp_path):
+    res = run(
+        "slurm_job.sh", "--mem", "300M", "--num_threads", "2", "JOB=1:3", "log/x.JOB.log",
+        "echo task JOB array=$SLURM_ARRAY_TASK_ID cpus=$SLURM_CPUS_PER_TASK mem=$SLURM_MEM_PER_NODE",
+        cwd=tmp_path, env=slurm_cluster,
+    )
+    assert res.returncode == 0, res.stderr
+    for i in (1, 2, 3):
+        log = lines(tmp_path / f"log/x.{i}.log")
+        assert log[0] == f"# echo task {i} array=$SLURM_ARRAY_TASK_ID cpus=$SLURM_CPUS_PER_TASK mem=$SLURM_MEM_PER_NODE"
+        assert re.search(rf"^# Started at .* \(Slurm job \d+ task {i} on ", log[1])
+        assert f"task {i} array={i} cpus=2 mem=300" in log
+        assert log[-1].startswith("# Ended (code 0)")
+    # The batch script is kept beside the logs, for a user who wants to resubmit.
+    assert (tmp_path / "log/q/x.sh").is_file()
+
+
+def test_slurm_job_failure_names_the_failed_tasks_logs(slurm_cluster, tmp_path):
+    res = run(
+        "slurm_job.sh", "JOB=1:3", "exp/log/y.JOB.log", "echo start JOB; test JOB -ne 2",
+        cwd=tmp_path, env=slurm_cluster,
+    )
+    assert res.returncode != 0
+    assert "1 / 3 task(s)" in res.stderr and "exp/log/y.2.log" in res.stderr
+    assert "y.1.log" not in res.stderr and "y.3.log" not in res.stderr
+    for i in (1, 2, 3):  # the other tasks still ran to the end
+        assert f"start {i}" in lines(tmp_path / f"exp/log/y.{i}.log")
+    assert lines(tmp_path / "exp/log/y.2.log")[-1].startswith("# Ended (code 1)")
+    # A single job too.
+    res = run("slurm_job.sh", "log/one.log", "exit 3", cwd=tmp_path, env=slurm_cluster)
+    assert res.returncode != 0 and "log/one.log" in res.stderr
+
+
+def test_slurm_job_max_jobs_run_runs_tasks_one_after_another(slurm_cluster, tmp_path):
+    res = run(
+        "slurm_job.sh", "--max-jobs-run", "1", "JOB=1:3", "log/z.JOB.log",
+        "date +%s.%N; sleep 1; date +%s.%N",
+        cwd=tmp_path, env=slurm_cluster,
+    )
+    assert res.returncode == 0, res.stderr
+    spans = job_spans(tmp_path / "log", "z", 3)
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        assert start >= end  # never two at once
+
+
+def test_slurm_job_config_rules(slurm_cluster, tmp_path):
+    config = write(tmp_path / "conf/slurm.conf", "\n".join([
+        "# a comment",
+        "command sbatch --export=ALL",
+        "option name=* --job-name $0",
+        "default mem=123M",
+        "option mem=* --mem $0",
+        "option num_threads=1",
+        "option num_threads=* --cpus-per-task $0",
+        "option gpu=0",
+        "",
+    ]))
+    res = run("slurm_job.sh", "--config", config, "log/c.log", "echo mem=$SLURM_MEM_PER_NODE",
+              cwd=tmp_path, env=slurm_cluster)
+    assert res.returncode == 0, res.stderr
+    assert "mem=123" in lines(tmp_path / "log/c.log")  # the default applied
+    # An option the config has no rule for is an error naming the config.
+    res = run("slurm_job.sh", "--config", config, "--gpu", "2", "log/c.log", "true",
+              cwd=tmp_path, env=slurm_cluster)
+    assert res.returncode != 0 and "conf/slurm.conf: no rule for gpu=2" in res.stderr
+    bad = write(tmp_path / "bad.conf", "command sbatch\nflag x=1 --foo\n")
+    res = run("slurm_job.sh", "--config", bad, "log/c.log", "true", cwd=tmp_path, env=slurm_cluster)
+    assert res.returncode != 0 and "bad.conf: unknown rule 'flag'" in res.stderr
+
+
+# --------------------------------------------------------------------------
+# TEMPLATE/vc1/setup.sh and the files every recipe shares
+# --------------------------------------------------------------------------
+
+TEMPLATE = UTILS.parent
+SHARED_FILES = ("cmd.sh", "path.sh", "conf/slurm.conf")
+
+
+def test_setup_makes_a_recipe_from_the_template(tmp_path):
+    egs2 = tmp_path / "repo/egs2"
+    shutil.copytree(TEMPLATE, egs2 / "TEMPLATE/vc1", symlinks=True)
+    shutil.copytree(TEMPLATE.parents[1] / "vcc2016/vc1/conf", egs2 / "vcc2016/vc1/conf")
+    res = subprocess.run(["bash", "TEMPLATE/vc1/setup.sh", "newcorpus/vc1"], cwd=egs2,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    recipe = egs2 / "newcorpus/vc1"
+    for name in SHARED_FILES:
+        assert (recipe / name).read_bytes() == (TEMPLATE / name).read_bytes(), name
+    assert os.readlink(recipe / "vc.sh") == "../../TEMPLATE/vc1/vc.sh"
+    assert (recipe / "utils/slurm_job.sh").is_file()  # through the utils link
+    assert os.access(recipe / "run.sh", os.X_OK) and os.access(recipe / "local/data.sh", os.X_OK)
+    res = subprocess.run(["bash", "TEMPLATE/vc1/setup.sh", "newcorpus/vc1"], cwd=egs2,
+                         capture_output=True, text=True)
+    assert res.returncode != 0 and "already exists" in res.stderr
+
+
+@pytest.mark.parametrize("recipe", ["mini_vc", "vcc2016"])
+def test_recipes_share_the_templates_cmd_path_and_slurm_conf(recipe):
+    for name in SHARED_FILES:
+        ours = TEMPLATE.parents[1] / recipe / "vc1" / name
+        assert ours.read_bytes() == (TEMPLATE / name).read_bytes(), f"{ours} differs from the template's"

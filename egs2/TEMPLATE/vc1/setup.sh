@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Usage: egs2/TEMPLATE/vc1/setup.sh egs2/<corpus>/vc1
 # Starts a new voice-conversion recipe: links the shared stage script and
-# helpers, and copies the files a recipe adapts (path.sh, cmd.sh, db.sh,
-# conf/, a run.sh and a local/data.sh to fill in).
+# helpers, and copies the files a recipe adapts: path.sh, cmd.sh and
+# conf/slurm.conf from this template, the configurations of the VCC2016
+# recipe as a start, and a db.sh, run.sh and local/data.sh to fill in.
 set -euo pipefail
 
 [ $# -eq 1 ] || { echo "Usage: $0 egs2/<corpus>/vc1" >&2; exit 1; }
@@ -16,7 +17,8 @@ mkdir -p "${dir}/conf" "${dir}/local"
 rel=$(realpath --relative-to="${dir}" "${template}")
 ln -s "${rel}/vc.sh" "${dir}/vc.sh"
 ln -s "${rel}/utils" "${dir}/utils"
-cp "${example}/path.sh" "${example}/cmd.sh" "${dir}/"
+cp "${template}/path.sh" "${template}/cmd.sh" "${dir}/"
+cp "${template}/conf/slurm.conf" "${dir}/conf/"
 cp "${example}/conf/world.yaml" "${example}/conf/train_cyclegan_vc.yaml" \
    "${example}/conf/train_cyclegan_vc_short.yaml" "${example}/conf/decode.yaml" "${dir}/conf/"
 cat > "${dir}/db.sh" <<'EOS'

@@ -1,14 +1,27 @@
-# How jobs are run. "local" runs them on this machine through
-# utils/run_job.sh (JOB=1:N arrays, one log per job, non-zero exit when any
-# job fails). Its --gpu/--mem options are accepted and ignored, so the same
-# commands can be handed to a cluster wrapper with the same interface.
+# How the recipe's jobs run: cmd_backend=local (the default) or slurm, e.g.
+#   cmd_backend=slurm ./run.sh
+# Both take the same arguments ([--gpu N] [--mem X] [--num_threads N]
+# [JOB=1:N] LOGFILE COMMAND), write one log per job and fail when any job
+# fails, so the stages do not depend on the backend.
+#   local: utils/run_job.sh, every job on this machine;
+#   slurm: utils/slurm_job.sh, every job a task of an "sbatch --array" job;
+#          conf/slurm.conf says how the options become sbatch arguments
+#          (partition, memory, GPUs).
 cmd_backend=${cmd_backend:-local}
 
-if [ "${cmd_backend}" = local ]; then
-    export train_cmd="utils/run_job.sh"
-    export cuda_cmd="utils/run_job.sh"
-    export decode_cmd="utils/run_job.sh"
-else
-    echo "cmd.sh: unknown cmd_backend '${cmd_backend}' (only 'local' is provided)" >&2
-    return 1 2>/dev/null || exit 1
-fi
+case "${cmd_backend}" in
+    local)
+        export train_cmd="utils/run_job.sh"
+        export cuda_cmd="utils/run_job.sh"
+        export decode_cmd="utils/run_job.sh"
+        ;;
+    slurm)
+        export train_cmd="utils/slurm_job.sh --config conf/slurm.conf"
+        export cuda_cmd="utils/slurm_job.sh --config conf/slurm.conf"
+        export decode_cmd="utils/slurm_job.sh --config conf/slurm.conf"
+        ;;
+    *)
+        echo "cmd.sh: unknown cmd_backend '${cmd_backend}' (local or slurm)" >&2
+        return 1 2>/dev/null || exit 1
+        ;;
+esac
