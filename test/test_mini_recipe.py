@@ -9,6 +9,7 @@ source-vs-target MCD in both directions, and the log-F0 RMSE improves.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,8 @@ import pytest
 import soundfile
 
 from conftest import REPO_ROOT, parse_html
+
+pytestmark = pytest.mark.slow
 
 RECIPE = REPO_ROOT / "egs2/mini_vc/vc1"
 TEMPLATE = REPO_ROOT / "egs2/TEMPLATE/vc1"
@@ -228,6 +231,164 @@ def test_bad_option_is_named_before_any_work(recipe):
     (workdir / "conf/broken.yaml").write_text("generator_conf: {first_channels: [\n")
     proc = run_recipe(workdir, "--train_config", "conf/broken.yaml", check=False)
     assert proc.returncode != 0 and "conf/broken.yaml is not a YAML mapping" in proc.stdout + proc.stderr
+
+
+# -------------------------------------- ESPnet options: skips, directories, test sets
+
+def test_skip_options_and_named_directories(recipe_copy):
+    proc = run_recipe(recipe_copy, "--stage", "1", "--stop_stage", "6", "--skip_data_prep", "true",
+                      "--skip_train", "true", "--vc_exp", "exp/vc_train_mini_MINIF_MINIM",
+                      "--inference_tag", "decode_again", "--directions", "src_to_trg")
+    for n in (1, 2, 3, 4):
+        assert f"Stage {n} is skipped (--skip_* option)" in proc.stdout
+        assert f"Stage {n}: " not in proc.stdout
+    decode = recipe_copy / "exp/vc_train_mini_MINIF_MINIM/decode_again"
+    assert len((decode / "src_to_trg/wav.scp").read_text().splitlines()) == 8
+    assert json.loads((decode / "src_to_trg/scoring/summary.json").read_text())["num_scored"] == 8
+    assert not (decode / "trg_to_src").exists()
+    # --vc_stats_dir: stage 3 writes the statistics where it is told.
+    run_recipe(recipe_copy, "--stage", "3", "--stop_stage", "3", "--vc_stats_dir", "exp/stats_elsewhere")
+    import numpy as np
+    for spk in ("MINIF", "MINIM"):
+        for name in ("feats_stats.npz", "logf0_stats.npz"):
+            new = np.load(recipe_copy / f"exp/stats_elsewhere/{spk}/{name}")
+            old = np.load(recipe_copy / f"exp/stats_MINIF_MINIM/{spk}/{name}")
+            assert new.files == old.files and all(np.array_equal(new[k], old[k]) for k in old.files)
+    # --help: every option on its own line, with its default.
+    help_text = run_recipe(recipe_copy, "--help").stdout
+    for option, default in (("skip_packing", "false"), ("num_procs", "1"), ("vc_exp", ""),
+                            ("test_sets", ""), ("inference_model", "latest.pth"), ("nj", "2")):
+        if option == "nj":
+            default = "4"  # vc.sh's own default; run.sh passes 2 on top of it
+        assert re.search(rf"^  --{option} +\({re.escape(default)}\) ", help_text, re.M), option
+
+
+def test_own_recordings_through_test_sets(recipe_copy):
+    data = recipe_copy / "data"
+    eval_src = [line.split(maxsplit=1) for line in (data / "eval_MINIF/wav.scp").read_text().splitlines()]
+    eval_trg = dict(line.split(maxsplit=1) for line in (data / "eval_MINIM/wav.scp").read_text().splitlines())
+    # "My recordings": three sentences of the source voice under ids of my own, no utt2spk.
+    mine = data / "my_recordings"
+    mine.mkdir()
+    picked = eval_src[:3]
+    (mine / "wav.scp").write_text("".join(f"me_{k.split('_', 1)[1]} {p}\n" for k, p in picked))
+    # A set of the target voice (utt2spk says so) goes the other way.
+    theirs = data / "their_recordings"
+    theirs.mkdir()
+    keys = sorted(eval_trg)[:2]
+    (theirs / "wav.scp").write_text("".join(f"{k} {eval_trg[k]}\n" for k in keys))
+    (theirs / "utt2spk").write_text("".join(f"{k} MINIM\n" for k in keys))
+    default_eval = mtimes(recipe_copy / "exp/vc_train_mini_MINIF_MINIM/decode_latest", "*/.done")
+
+    proc = run_recipe(recipe_copy, "--stage", "5", "--stop_stage", "6",
+                      "--test_sets", "data/my_recordings their_recordings")
+    decode = recipe_copy / "exp/vc_train_mini_MINIF_MINIM/decode_latest"
+    converted = (decode / "my_recordings/src_to_trg/wav.scp").read_text().splitlines()
+    assert [line.split()[0] for line in converted] == sorted(f"me_{k.split('_', 1)[1]}" for k, _ in picked)
+    assert len((decode / "their_recordings/trg_to_src/wav.scp").read_text().splitlines()) == 2
+    for name in ("my_recordings", "their_recordings"):
+        assert f"data/{name}: not scored: no parallel reference" in proc.stdout
+        assert not list((decode / name).glob("*/scoring"))
+    # A parallel reference (the target voice saying the same sentences) makes it scored.
+    (mine / "ref_wav.scp").write_text("".join(
+        f"me_{k.split('_', 1)[1]} {eval_trg['MINIM_' + k.split('_', 1)[1]]}\n" for k, _ in picked))
+    proc = run_recipe(recipe_copy, "--stage", "5", "--stop_stage", "6", "--test_sets", "data/my_recordings")
+    assert f"{decode.relative_to(recipe_copy)}/my_recordings/src_to_trg: up to date" in proc.stdout
+    summary = json.loads((decode / "my_recordings/src_to_trg/scoring/summary.json").read_text())
+    assert summary["num_scored"] == 3
+    assert "| MINIF->MINIM |" in (decode / "my_recordings/results.md").read_text()
+    assert (decode / "my_recordings/index.html").is_file()
+    # The evaluation sets' results were not touched.
+    assert mtimes(decode, "*/.done") == default_eval
+    proc = run_recipe(recipe_copy, "--stage", "5", "--stop_stage", "5", "--test_sets", "data/none", check=False)
+    assert proc.returncode != 0 and "data/none/wav.scp does not exist (--test_sets)" in proc.stdout
+
+
+# -------------------------------------------------------------------- stage 7
+
+def test_packed_model_converts_exactly_like_the_unpacked_one(recipe, tmp_path, monkeypatch):
+    import numpy as np
+    import yaml
+
+    from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
+
+    workdir, _ = recipe
+    run_recipe(workdir, "--stage", "7", "--stop_stage", "7")
+    exp = workdir / "exp/vc_train_mini_MINIF_MINIM"
+    wav_path = (workdir / "data/eval_MINIF/wav.scp").read_text().split()[1]
+    monkeypatch.chdir(workdir)
+    expected = VoiceConverter(exp / "config.yaml", exp / "latest.pth").convert_file(wav_path, "src_to_trg")
+    # Somewhere else, with only the archive.
+    elsewhere = tmp_path / "fresh"
+    elsewhere.mkdir()
+    shutil.copy2(exp / "packed_model.zip", elsewhere)
+    monkeypatch.chdir(elsewhere)
+    packed = VoiceConverter.from_packed("packed_model.zip", "unpacked")
+    config = yaml.safe_load(next((elsewhere / "unpacked").rglob("config.yaml")).read_text())
+    stats = [config["src_normalize_conf"]["stats_file"], config["trg_normalize_conf"]["stats_file"],
+             config["model_conf"]["src_logf0_stats_file"], config["model_conf"]["trg_logf0_stats_file"]]
+    for path in stats:  # the unpacked statistics, not the recipe's
+        assert Path(path).is_absolute() and Path(path).is_relative_to(elsewhere / "unpacked"), path
+    got = packed.convert_file(wav_path, "src_to_trg")
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+# -------------------------------------------------------- a real Slurm cluster
+
+def test_slurm_backend_gives_the_local_results(recipe, slurm_cluster, tmp_path):
+    """Stages 2-5 through Slurm (2-process CPU training) against the local run."""
+    import time
+
+    workdir, _ = recipe
+    copy = tmp_path / "mini_vc" / "vc1"
+    shutil.copytree(workdir, copy, symlinks=True, ignore=shutil.ignore_patterns("dump", "exp"))
+    env = {**os.environ, **slurm_cluster, "cmd_backend": "slurm"}
+    start = time.monotonic()
+    proc = subprocess.run(
+        ["./run.sh", "--stage", "2", "--stop_stage", "5", "--num_procs", "2", "--train_args", "--max_epoch 1"],
+        cwd=copy, env={**env, "PATH": f"{Path(sys.executable).parent}:{env['PATH']}"},
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    print(f"stages 2-5 through Slurm: {time.monotonic() - start:.0f} s")
+    # Byte-identical features (same split, same arks) and the same keys.
+    for spk in ("MINIF", "MINIM"):
+        for split in ("train", "dev", "eval"):
+            ours, local = copy / f"dump/{split}_{spk}", workdir / f"dump/{split}_{spk}"
+            arks = sorted(p.relative_to(local) for p in local.glob("split/*/*.ark"))
+            assert arks and arks == sorted(p.relative_to(ours) for p in ours.glob("split/*/*.ark"))
+            for ark in arks:
+                assert (ours / ark).read_bytes() == (local / ark).read_bytes(), ark
+            for scp in ("feats.scp", "f0.scp", "utt2num_frames"):  # same keys, same offsets
+                assert (ours / scp).read_text() == (local / scp).read_text(), scp
+    # Two training processes joined by gloo (ESPnet logs rank/world size).
+    exp = copy / "exp/vc_train_mini_MINIF_MINIM_max_epoch1"
+    train_log = (exp / "train.log").read_text()
+    assert "torch.distributed.run --standalone --nproc_per_node 2" in train_log.splitlines()[0]
+    assert re.search(r"\[\S+:0/2\].*1epoch results", train_log)
+    assert re.search(r"^# Started at .*\(Slurm job \d+ on ", train_log, re.M)
+    for d in DIRECTIONS:
+        keys = [line.split()[0] for line in (exp / f"decode_latest/{d}/wav.scp").read_text().splitlines()]
+        local_keys = [line.split()[0] for line in (decode_dir(workdir) / d / "wav.scp").read_text().splitlines()]
+        assert keys == local_keys
+    # Slurm's own record of the jobs (job completion log, "sacct -c").
+    sacct = subprocess.run(["sacct", "-c", "-n", "-P", "-o", "JobName,State"], env=env,
+                           capture_output=True, text=True)
+    jobs = {tuple(line.split("|")) for line in sacct.stdout.splitlines()}
+    for name in ("extract", "train", "convert"):
+        assert (name, "COMPLETED") in jobs, sacct.stdout
+    # A task that fails fails its stage, and the message names its log.
+    proc = subprocess.run(
+        ["./run.sh", "--stage", "5", "--stop_stage", "5", "--train_args", "--max_epoch 1",
+         "--inference_args", "--no_such_option 1", "--directions", "src_to_trg"],
+        cwd=copy, env={**env, "PATH": f"{Path(sys.executable).parent}:{env['PATH']}"},
+        capture_output=True, text=True,
+    )
+    assert proc.returncode != 0
+    log = "exp/vc_train_mini_MINIF_MINIM_max_epoch1/decode_latest_no_such_option1/src_to_trg/log/convert.1.log"
+    assert f"see {log}" in proc.stderr
+    assert "no_such_option" in (copy / log).read_text()
+    assert not (copy / log).parent.parent.joinpath(".done").exists()
 
 
 # ------------------------------------------------------- samples page, in a browser

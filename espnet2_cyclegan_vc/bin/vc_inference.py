@@ -158,10 +158,14 @@ class VoiceConverter:
 
     @classmethod
     def from_packed(cls, archive: Union[Path, str], outdir: Union[Path, str], **kwargs):
-        """Build from an archive made by ``python -m espnet2.bin.pack``."""
+        """Build from an archive made by ``python -m espnet2.bin.pack`` (stage 7).
+
+        The archive is unpacked into outdir; the unpacked config names the
+        unpacked statistics by absolute paths, so it loads from any directory.
+        """
         from espnet2.main_funcs.pack_funcs import unpack
 
-        files = unpack(archive, outdir)
+        files = unpack(archive, Path(outdir).resolve())
         return cls(files["train_config"], files["model_file"], **kwargs)
 
 

@@ -11,12 +11,20 @@ log() {
 min() { local a=$1 b=$2; echo $(( a < b ? a : b )); }
 SECONDS=0
 
+# ------------------------------------------------------------------ options
+# Every "name=value  # comment" line from here to "end of options" is an
+# option (--name value), listed by --help with its default.
 # General options
 stage=1               # First stage to run.
 stop_stage=10000      # Last stage to run.
+skip_data_prep=false  # Skip stages 1-2 (data preparation, features).
+skip_train=false      # Skip stages 3-4 (statistics, training).
+skip_eval=false       # Skip stages 5-6 (conversion, scoring).
+skip_packing=false    # Skip stage 7 (packing).
 nj=4                  # Parallel jobs of feature extraction (stage 2) and scoring.
 inference_nj=2        # Parallel jobs of conversion (stage 5).
-ngpu=0                # GPUs for training (0: CPU).
+ngpu=0                # GPUs for training (0: CPU; N > 1: one process per GPU).
+num_procs=1           # CPU processes of data-parallel training with --ngpu 0 (gloo).
 gpu_inference=false   # Convert on a GPU.
 python=python3        # Python of the environment (set by path.sh).
 dumpdir=dump          # Features.
@@ -32,18 +40,36 @@ world_conf=conf/world.yaml  # WORLD settings shared by stages 2, 5 and 6.
 train_config=         # Training configuration (required from stage 3).
 train_args=           # Extra arguments of vc_train, e.g. "--max_epoch 1".
 tag=                  # Experiment name; default: <config name>_<src>_<trg>[<train_args>].
+vc_exp=               # Experiment directory; default: <expdir>/vc_<tag> (then --tag is not used).
+vc_stats_dir=         # Statistics directory; default: <expdir>/stats_<src>_<trg>.
 pair_seed=0           # Seed of the unpaired pair list.
 
 # Inference and scoring options
+test_sets=            # Data dirs to convert (paths, or names under data/); default: the evaluation sets.
 inference_config=     # YAML of vc_inference options (optional).
 inference_args=       # Extra arguments of vc_inference, e.g. "--log_level DEBUG".
-inference_model=latest.pth  # Model file of exp/<tag>/ to convert with.
-inference_tag=        # Decode directory name; default: <model name>[<inference_args>].
-directions="src_to_trg trg_to_src"
+inference_model=latest.pth  # Model file of the experiment directory to convert with.
+inference_tag=        # Decode directory in the experiment directory; default: decode_<model name>[<inference_args>].
+directions="src_to_trg trg_to_src"  # Directions of the evaluation sets.
 learning_curve=false  # Stage 6 also scores every <n>epoch.pth: quality against updates.
 curve_num_utts=10     # Evaluation sentences per checkpoint in the learning curve (0: all).
 curve_every=1         # Score every N-th epoch model in the learning curve (and the last).
 samples_num_utts=5    # Sentences per direction with audio and a picture on the samples page (0: all).
+# ----------------------------------------------------------- end of options
+
+# "name=value  # comment" lines of the block above -> "  --name (value)  comment".
+list_options() {
+    awk '/^# -+ options$/ { on = 1; next } /^# -+ end of options$/ { on = 0 }
+         on && /^[a-z_0-9]+=/ {
+             name = $0; sub(/=.*/, "", name)
+             value = substr($0, length(name) + 2); comment = ""
+             if (match(value, /[ \t]+# /)) {
+                 comment = substr(value, RSTART + RLENGTH); value = substr(value, 1, RSTART - 1)
+             }
+             gsub(/"/, "", value)
+             printf "  --%-17s %-16s %s\n", name, "(" value ")", comment
+         }' "${BASH_SOURCE[0]}"
+}
 
 help_message=$(cat <<EOF
 Usage: $0 --srcspk <src> --trgspk <trg> --train_config <yaml> [options]
@@ -53,22 +79,17 @@ Stages:
   2: WORLD feature extraction into ${dumpdir}/<set>/{feats,f0,ap}.scp
   3: statistics: MCEP mean/std (ESPnet collect_stats) and log-F0 mean/std
   4: training (ESPnet GANTrainer), resumable
-  5: conversion of the evaluation sets in both directions
+  5: conversion of the evaluation sets in both directions, or of --test_sets
   6: scoring: MCD (all frames, speech frames), log-F0 RMSE and pause power,
      converted vs unconverted baseline, and a samples page to listen to
      (<decode dir>/index.html); with --learning_curve true also every
      epoch model of the training, plotted against updates
   7: packing the model for distribution (espnet2.bin.pack)
 
+Jobs run through cmd.sh: cmd_backend=local (default) or cmd_backend=slurm.
+
 Options (default):
-  --stage (${stage}) --stop_stage (${stop_stage}) --nj (${nj}) --inference_nj (${inference_nj})
-  --ngpu (${ngpu}) --gpu_inference (${gpu_inference}) --dumpdir (${dumpdir}) --expdir (${expdir})
-  --srcspk --trgspk --local_data_opts --world_conf (${world_conf})
-  --train_config --train_args --tag --pair_seed (${pair_seed})
-  --inference_config --inference_args --inference_model (${inference_model}) --inference_tag
-  --directions ("${directions}")
-  --learning_curve (${learning_curve}) --curve_num_utts (${curve_num_utts}) --curve_every (${curve_every})
-  --samples_num_utts (${samples_num_utts})
+$(list_options)
 EOF
 )
 
@@ -80,12 +101,41 @@ log "$0 $*"
 . ./cmd.sh
 
 # ---------------------------------------------------------------- checks
+for opt in skip_data_prep skip_train skip_eval skip_packing gpu_inference learning_curve; do
+    case "${!opt}" in true|false) ;; *) log "Error: --${opt} must be true or false, not '${!opt}'"; exit 2 ;; esac
+done
+for opt in stage stop_stage nj inference_nj ngpu num_procs; do
+    [[ "${!opt}" =~ ^[0-9]+$ ]] || { log "Error: --${opt} must be a whole number, not '${!opt}'"; exit 2; }
+done
+[ "${num_procs}" -ge 1 ] || { log "Error: --num_procs must be at least 1"; exit 2; }
+if [ "${num_procs}" -gt 1 ] && [ "${ngpu}" -gt 0 ]; then
+    log "Error: --num_procs is for CPU training (--ngpu 0); --ngpu ${ngpu} already starts one process per GPU"; exit 2
+fi
+
+# runs N: stage N is within --stage/--stop_stage and not skipped by a --skip_* option.
+runs() {
+    [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ] || return 1
+    case "$1" in
+        1|2) [ "${skip_data_prep}" = false ] ;;
+        3|4) [ "${skip_train}" = false ] ;;
+        5|6) [ "${skip_eval}" = false ] ;;
+        *) [ "${skip_packing}" = false ] ;;
+    esac
+}
+for n in 1 2 3 4 5 6 7; do
+    if [ "${stage}" -le "${n}" ] && [ "${stop_stage}" -ge "${n}" ] && ! runs "${n}"; then
+        log "Stage ${n} is skipped (--skip_* option)"
+    fi
+done
+
 [ -n "${srcspk}" ] || { log "Error: --srcspk is required"; exit 2; }
 [ -n "${trgspk}" ] || { log "Error: --trgspk is required"; exit 2; }
-if [ "${stop_stage}" -ge 2 ] && [ ! -f "${world_conf}" ]; then
+if { runs 2 || runs 4 || runs 5 || runs 6; } && [ ! -f "${world_conf}" ]; then
     log "Error: --world_conf ${world_conf} does not exist"; exit 2
 fi
-if [ "${stop_stage}" -ge 3 ] && [ "${stage}" -le 7 ]; then
+# The training config is read by stages 3-4, and names the experiment unless
+# --vc_exp or --tag does.
+if runs 3 || runs 4 || { [ -z "${vc_exp}${tag}" ] && { runs 5 || runs 6 || runs 7; }; }; then
     [ -n "${train_config}" ] || { log "Error: --train_config is required"; exit 2; }
     [ -f "${train_config}" ] || { log "Error: --train_config ${train_config} does not exist"; exit 2; }
     # Fail now on a config that does not parse, not after hours of features.
@@ -104,12 +154,51 @@ done
 args_suffix() { echo "$1" | sed -e 's/--/_/g' -e 's/[ |=/]//g'; }
 
 pair=${srcspk}_${trgspk}
-[ -n "${tag}" ] || tag="$(basename "${train_config:-train}" .yaml)_${pair}$(args_suffix "${train_args}")"
-vc_exp=${expdir}/vc_${tag}
-stats_dir=${expdir}/stats_${pair}
+if [ -z "${vc_exp}" ]; then
+    [ -n "${tag}" ] || tag="$(basename "${train_config}" .yaml)_${pair}$(args_suffix "${train_args}")"
+    vc_exp=${expdir}/vc_${tag}
+fi
+[ -n "${vc_stats_dir}" ] || vc_stats_dir=${expdir}/stats_${pair}
 sets="train_${srcspk} train_${trgspk} dev_${srcspk} dev_${trgspk} eval_${srcspk} eval_${trgspk}"
-[ -n "${inference_tag}" ] || inference_tag="${inference_model%.pth}$(args_suffix "${inference_args}")"
-decode_dir=${vc_exp}/decode_${inference_tag}
+[ -n "${inference_tag}" ] || inference_tag="decode_${inference_model%.pth}$(args_suffix "${inference_args}")"
+decode_dir=${vc_exp}/${inference_tag}
+
+# What stages 5 and 6 convert and score, one entry per (input set, direction):
+# the input data dir, the direction, the output dir, the parallel reference
+# (the target speaker saying the same sentences; empty: none) and the dir
+# that gathers the entry's results table and samples page.
+test_inputs=() test_directions=() test_outdirs=() test_refs=() test_groups=()
+if [ -z "${test_sets}" ]; then
+    # The evaluation sets: eval_<src> converted src_to_trg, eval_<trg> trg_to_src.
+    for d in ${directions}; do
+        in_spk=${srcspk} out_spk=${trgspk}
+        [ "${d}" = trg_to_src ] && { in_spk=${trgspk}; out_spk=${srcspk}; }
+        test_inputs+=("data/eval_${in_spk}") test_directions+=("${d}") test_outdirs+=("${decode_dir}/${d}")
+        test_refs+=("data/eval_${out_spk}/wav.scp") test_groups+=("${decode_dir}")
+    done
+else
+    # Other data dirs (e.g. your own recordings): a set whose utt2spk names only
+    # the target speaker is converted trg_to_src, any other set src_to_trg. It
+    # is scored when it has a parallel reference: its own ref_wav.scp (the
+    # output speaker's recordings of the same sentences, matched by sentence
+    # id) or, for eval_<spk>, the other speaker's evaluation set.
+    for t in ${test_sets}; do
+        dir=${t%/}; [[ "${dir}" == */* ]] || dir=data/${dir}
+        name=$(basename "${dir}")
+        d=src_to_trg out_spk=${trgspk}
+        if [ -f "${dir}/utt2spk" ] && [ "$(cut -d' ' -f2 "${dir}/utt2spk" | LC_ALL=C sort -u)" = "${trgspk}" ]; then
+            d=trg_to_src out_spk=${srcspk}
+        fi
+        ref=""
+        if [ -f "${dir}/ref_wav.scp" ]; then
+            ref=${dir}/ref_wav.scp
+        elif [ "${name}" = "eval_${srcspk}" ] || [ "${name}" = "eval_${trgspk}" ]; then
+            ref=data/eval_${out_spk}/wav.scp
+        fi
+        test_inputs+=("${dir}") test_directions+=("${d}") test_outdirs+=("${decode_dir}/${name}/${d}")
+        test_refs+=("${ref}") test_groups+=("${decode_dir}/${name}")
+    done
+fi
 
 # A stage's output directory is complete only when its .done marker exists and
 # holds the stamp of what produced it: the options and the checksums of the
@@ -124,7 +213,7 @@ checksum() { if [ -f "$1" ]; then md5sum < "$1" | cut -d' ' -f1; else echo none;
 log_redo() { ! is_done "$1" || log "  $1: $2 changed since it was made; redoing it"; }
 
 # ---------------------------------------------------------------- stage 1
-if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
+if runs 1; then
     log "Stage 1: data preparation for ${srcspk} -> ${trgspk}"
     # shellcheck disable=SC2086
     local/data.sh --srcspk "${srcspk}" --trgspk "${trgspk}" ${local_data_opts}
@@ -144,7 +233,7 @@ show_progress() {
     done
 }
 
-if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
+if runs 2; then
     log "Stage 2: WORLD features (${world_conf}) -> ${dumpdir}/"
     for s in ${sets}; do
         out=${dumpdir}/${s}
@@ -179,11 +268,11 @@ if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
 fi
 
 # ---------------------------------------------------------------- stage 3
-if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
-    log "Stage 3: statistics -> ${stats_dir}/"
+if runs 3; then
+    log "Stage 3: statistics -> ${vc_stats_dir}/"
     for side in src trg; do
         spk=${srcspk}; [ "${side}" = trg ] && spk=${trgspk}
-        out=${stats_dir}/${spk}
+        out=${vc_stats_dir}/${spk}
         is_done "${dumpdir}/train_${spk}" || { log "Error: ${dumpdir}/train_${spk} is not complete: run stage 2"; exit 1; }
         stamp="features $(checksum "${dumpdir}/train_${spk}/.done") $(checksum "${dumpdir}/dev_${spk}/.done")"
         if is_current "${out}" "${stamp}"; then
@@ -226,13 +315,15 @@ if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
 fi
 
 # ---------------------------------------------------------------- stage 4
-if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+if runs 4; then
     log "Stage 4: training -> ${vc_exp}/ (log: ${vc_exp}/train.log)"
     # What the model is made from; a finished training with the same stamp is
     # not touched, a different one never resumes into this directory.
     stamp="train_config $(checksum "${train_config}") train_args ${train_args} world_conf $(checksum "${world_conf}")"
-    stamp+=" stats $(checksum "${stats_dir}/${srcspk}/.done") $(checksum "${stats_dir}/${trgspk}/.done")"
+    stamp+=" stats $(checksum "${vc_stats_dir}/${srcspk}/.done") $(checksum "${vc_stats_dir}/${trgspk}/.done")"
     stamp+=" pairs $(checksum "${dumpdir}/${pair}/train/.done") $(checksum "${dumpdir}/${pair}/dev/.done")"
+    # Data-parallel training is another training (batches split over ranks).
+    [ "${num_procs}" -eq 1 ] || stamp+=" num_procs ${num_procs}"
     if is_current "${vc_exp}" "${stamp}"; then
         log "  ${vc_exp}: up to date (the training finished with these settings)"
     else
@@ -251,9 +342,16 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
         fi
         train_data=${dumpdir}/${pair}/train
         dev_data=${dumpdir}/${pair}/dev
+        # Several CPU processes: torchrun starts them on this node, ESPnet's
+        # trainer finds its rank in their environment and joins them with gloo.
+        launcher="${python} -m espnet2_cyclegan_vc.bin.vc_train"
+        if [ "${num_procs}" -gt 1 ]; then
+            launcher="${python} -m torch.distributed.run --standalone --nproc_per_node ${num_procs}"
+            launcher+=" -m espnet2_cyclegan_vc.bin.vc_train --dist_backend gloo --multiprocessing_distributed false"
+        fi
         # shellcheck disable=SC2086
-        ${cuda_cmd} --gpu "${ngpu}" "${vc_exp}/train.log" \
-            ${python} -m espnet2_cyclegan_vc.bin.vc_train \
+        ${cuda_cmd} --gpu "${ngpu}" --num_threads "${num_procs}" "${vc_exp}/train.log" \
+            ${launcher} \
                 --config "${train_config}" --ngpu "${ngpu}" --output_dir "${vc_exp}" --resume true \
                 --world_conf "$(${python} -c 'import sys, json, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1])) or {}))' "${world_conf}")" \
                 --train_data_path_and_name_and_type "${train_data}/src_feats.scp,src_feats,kaldi_ark" \
@@ -261,10 +359,10 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
                 --valid_data_path_and_name_and_type "${dev_data}/src_feats.scp,src_feats,kaldi_ark" \
                 --valid_data_path_and_name_and_type "${dev_data}/trg_feats.scp,trg_feats,kaldi_ark" \
                 --train_shape_file "${train_data}/src_feats.scp" --valid_shape_file "${dev_data}/src_feats.scp" \
-                --src_normalize global_mvn --src_normalize_conf stats_file="${stats_dir}/${srcspk}/feats_stats.npz" \
-                --trg_normalize global_mvn --trg_normalize_conf stats_file="${stats_dir}/${trgspk}/feats_stats.npz" \
-                --model_conf src_logf0_stats_file="${stats_dir}/${srcspk}/logf0_stats.npz" \
-                --model_conf trg_logf0_stats_file="${stats_dir}/${trgspk}/logf0_stats.npz" \
+                --src_normalize global_mvn --src_normalize_conf stats_file="${vc_stats_dir}/${srcspk}/feats_stats.npz" \
+                --trg_normalize global_mvn --trg_normalize_conf stats_file="${vc_stats_dir}/${trgspk}/feats_stats.npz" \
+                --model_conf src_logf0_stats_file="${vc_stats_dir}/${srcspk}/logf0_stats.npz" \
+                --model_conf trg_logf0_stats_file="${vc_stats_dir}/${trgspk}/logf0_stats.npz" \
                 ${train_args}
         mark_done "${vc_exp}" "${stamp}"
         log "  $(grep -c 'epoch results' "${vc_exp}/train.log" || true) epoch(s) in this run; model: ${vc_exp}/${inference_model}"
@@ -272,31 +370,32 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
 fi
 
 # ---------------------------------------------------------------- stage 5
-if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
+if runs 5; then
     log "Stage 5: conversion with ${vc_exp}/${inference_model} -> ${decode_dir}/"
     [ -f "${vc_exp}/${inference_model}" ] || { log "Error: ${vc_exp}/${inference_model} does not exist: run stage 4"; exit 1; }
     _ngpu=0; [ "${gpu_inference}" = true ] && _ngpu=1
-    for d in ${directions}; do
-        spk=${srcspk}; [ "${d}" = trg_to_src ] && spk=${trgspk}
-        out=${decode_dir}/${d}
+    for i in "${!test_inputs[@]}"; do
+        input=${test_inputs[i]} d=${test_directions[i]} out=${test_outdirs[i]}
+        [ -f "${input}/wav.scp" ] || { log "Error: ${input}/wav.scp does not exist (--test_sets)"; exit 1; }
         stamp="model $(checksum "${vc_exp}/${inference_model}") config $(checksum "${inference_config}")"
-        stamp+=" args ${inference_args} input $(checksum "data/eval_${spk}/wav.scp")"
+        stamp+=" args ${inference_args} input $(checksum "${input}/wav.scp")"
         if is_current "${out}" "${stamp}"; then
             log "  ${out}: up to date"; continue
         fi
         log_redo "${out}" "the model, --inference_config or the input"
+        log "  ${input} (${d})"
         rm -rf "${out}"; mkdir -p "${out}/log" "${out}/split"
-        _nj=$(min "${inference_nj}" "$(wc -l < "data/eval_${spk}/wav.scp")")
+        _nj=$(min "${inference_nj}" "$(wc -l < "${input}/wav.scp")")
         keys=""
         for n in $(seq "${_nj}"); do keys+=" ${out}/split/keys.${n}.scp"; done
         # shellcheck disable=SC2086
-        utils/split_scp.sh "data/eval_${spk}/wav.scp" ${keys}
+        utils/split_scp.sh "${input}/wav.scp" ${keys}
         _opts=""; [ -n "${inference_config}" ] && _opts="--config ${inference_config}"
         # shellcheck disable=SC2086
         ${decode_cmd} --gpu "${_ngpu}" JOB=1:"${_nj}" "${out}/log/convert.JOB.log" \
             ${python} -m espnet2_cyclegan_vc.bin.vc_inference ${_opts} --ngpu "${_ngpu}" \
                 --train_config "${vc_exp}/config.yaml" --model_file "${vc_exp}/${inference_model}" \
-                --wav_scp "data/eval_${spk}/wav.scp" --key_file "${out}/split/keys.JOB.scp" \
+                --wav_scp "${input}/wav.scp" --key_file "${out}/split/keys.JOB.scp" \
                 --direction "${d}" --output_dir "${out}/split/JOB" ${inference_args}
         for n in $(seq "${_nj}"); do cat "${out}/split/${n}/wav.scp"; done | LC_ALL=C sort > "${out}/wav.scp"
         mark_done "${out}" "${stamp}"
@@ -305,43 +404,53 @@ if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
 fi
 
 # ---------------------------------------------------------------- stage 6
-if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
-    log "Stage 6: scoring -> ${decode_dir}/<direction>/scoring/"
-    rescored=false
-    for d in ${directions}; do
+if runs 6; then
+    log "Stage 6: scoring -> ${decode_dir}/"
+    declare -A group_rescored=() group_directions=()
+    for i in "${!test_inputs[@]}"; do
+        input=${test_inputs[i]} d=${test_directions[i]} out=${test_outdirs[i]}
+        ref=${test_refs[i]} group=${test_groups[i]}
         in_spk=${srcspk}; out_spk=${trgspk}
         [ "${d}" = trg_to_src ] && { in_spk=${trgspk}; out_spk=${srcspk}; }
-        out=${decode_dir}/${d}
         is_done "${out}" || { log "Error: ${out} is not complete: run stage 5"; exit 1; }
+        if [ -z "${ref}" ]; then
+            log "  ${input}: not scored: no parallel reference (put the ${out_spk} recordings of the" \
+                "same sentences in ${input}/ref_wav.scp); the conversions are in ${out}/wav.scp"
+            continue
+        fi
+        [ -f "${ref}" ] || { log "Error: the reference ${ref} of ${input} does not exist"; exit 1; }
+        group_directions[${group}]+=" ${d}"
         # A picture for every sentence the samples page shows (0: all of them).
         _plots=${samples_num_utts}; [ "${_plots}" -gt 0 ] || _plots=$(wc -l < "${out}/wav.scp")
         stamp="converted $(checksum "${out}/.done") world_conf $(checksum "${world_conf}") plots ${_plots}"
-        stamp+=" references $(checksum "data/eval_${in_spk}/wav.scp") $(checksum "data/eval_${out_spk}/wav.scp")"
+        stamp+=" references $(checksum "${input}/wav.scp") $(checksum "${ref}")"
         if is_current "${out}/scoring" "${stamp}"; then
             log "  ${out}/scoring: up to date"; continue
         fi
         log_redo "${out}/scoring" "the conversions, ${world_conf} or the references"
         rm -rf "${out}/scoring"
-        ${train_cmd} "${out}/scoring/score.log" \
+        ${train_cmd} --num_threads "${nj}" "${out}/scoring/score.log" \
             ${python} -m espnet2_cyclegan_vc.bin.vc_score --nj "${nj}" --world_conf "${world_conf}" \
-                --converted_scp "${out}/wav.scp" \
-                --source_scp "data/eval_${in_spk}/wav.scp" --target_scp "data/eval_${out_spk}/wav.scp" \
+                --converted_scp "${out}/wav.scp" --source_scp "${input}/wav.scp" --target_scp "${ref}" \
                 --source_spk "${in_spk}" --target_spk "${out_spk}" --outdir "${out}/scoring" \
                 --num_plots "${_plots}"
         mark_done "${out}/scoring" "${stamp}"
-        rescored=true
+        group_rescored[${group}]=true
     done
-    if [ "${rescored}" = true ] || [ ! -f "${decode_dir}/results.md" ] || [ ! -f "${decode_dir}/index.html" ]; then
-        ${python} -m espnet2_cyclegan_vc.bin.summarize_scores --decode_dir "${decode_dir}" \
-            --directions ${directions} --output "${decode_dir}/results.md"
-        ${python} -m espnet2_cyclegan_vc.bin.samples_page --num_utts "${samples_num_utts}" \
-            --title "${pair} $(basename "${vc_exp}") $(basename "${decode_dir}")" "${decode_dir}"
-    fi
-    cat "${decode_dir}/results.md"
-    log "  Samples page: ${decode_dir}/index.html"
+    for group in "${!group_directions[@]}"; do
+        if [ -n "${group_rescored[${group}]:-}" ] || [ ! -f "${group}/results.md" ] || [ ! -f "${group}/index.html" ]; then
+            # shellcheck disable=SC2086
+            ${python} -m espnet2_cyclegan_vc.bin.summarize_scores --decode_dir "${group}" \
+                --directions ${group_directions[${group}]} --output "${group}/results.md"
+            ${python} -m espnet2_cyclegan_vc.bin.samples_page --num_utts "${samples_num_utts}" \
+                --title "${pair} $(basename "${vc_exp}") ${group#"${vc_exp}"/}" "${group}"
+        fi
+        cat "${group}/results.md"
+        log "  Samples page: ${group}/index.html"
+    done
     if [ "${learning_curve}" = true ]; then
         log "  Learning curve: every epoch model on ${curve_num_utts} sentence(s) -> ${vc_exp}/learning_curve/"
-        ${train_cmd} "${vc_exp}/learning_curve/curve.log" \
+        ${train_cmd} --num_threads "${nj}" "${vc_exp}/learning_curve/curve.log" \
             ${python} -m espnet2_cyclegan_vc.bin.vc_learning_curve --exp_dir "${vc_exp}" \
                 --src_wav_scp "data/eval_${srcspk}/wav.scp" --trg_wav_scp "data/eval_${trgspk}/wav.scp" \
                 --srcspk "${srcspk}" --trgspk "${trgspk}" --num_utts "${curve_num_utts}" --every "${curve_every}" \
@@ -351,12 +460,12 @@ if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
 fi
 
 # ---------------------------------------------------------------- stage 7
-if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
+if runs 7; then
     log "Stage 7: packing ${vc_exp}/${inference_model} -> ${vc_exp}/packed_model.zip"
     ${python} -m espnet2.bin.pack tts \
         --train_config "${vc_exp}/config.yaml" --model_file "${vc_exp}/${inference_model}" \
-        --option "${stats_dir}/${srcspk}/feats_stats.npz" --option "${stats_dir}/${trgspk}/feats_stats.npz" \
-        --option "${stats_dir}/${srcspk}/logf0_stats.npz" --option "${stats_dir}/${trgspk}/logf0_stats.npz" \
+        --option "${vc_stats_dir}/${srcspk}/feats_stats.npz" --option "${vc_stats_dir}/${trgspk}/feats_stats.npz" \
+        --option "${vc_stats_dir}/${srcspk}/logf0_stats.npz" --option "${vc_stats_dir}/${trgspk}/logf0_stats.npz" \
         --outpath "${vc_exp}/packed_model.zip"
 fi
 
