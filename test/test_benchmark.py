@@ -9,10 +9,13 @@ import math
 import subprocess
 import sys
 
+import pytest
+
 from conftest import needs_vcc2016, vcc2016_root
 
 
 @needs_vcc2016
+@pytest.mark.slow
 def test_benchmark_quick_run(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "espnet2_cyclegan_vc.bin.benchmark", "--quick", "--iters", "2",

@@ -1,5 +1,7 @@
 """ESPnetCycleGANVCModel: the GAN-trainer contract, the update counter, the cache."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -44,10 +46,20 @@ def test_discriminator_turn_reuses_generator_outputs_of_the_same_batch():
     model = make_model()
     b = batch()
     model(forward_generator=True, **b)
+    before_step = copy.deepcopy(model)
+    before_step._cache = None
+    # The trainer steps the generators between the two turns (generator_first).
+    with torch.no_grad():
+        for p in model.generator["src_to_trg"].parameters():
+            p.add_(0.05 * torch.randn_like(p))
     cached = model(forward_generator=False, **b)["loss"].item()
     recomputed = model(forward_generator=False, **b)["loss"].item()  # cache was consumed
-    assert cached == pytest.approx(recomputed, abs=1e-6)
+    pre_step = before_step(forward_generator=False, **b)["loss"].item()
+    # The cached turn judged the outputs of the generator turn, not new ones.
+    assert cached == pytest.approx(pre_step, abs=1e-6)
+    assert abs(cached - recomputed) > 1e-4
     # A cache from another batch must not be used.
+    model = make_model()
     model(forward_generator=True, **batch(seed=1))
     other = make_model()
     assert model(forward_generator=False, **b)["loss"].item() == pytest.approx(

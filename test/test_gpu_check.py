@@ -21,6 +21,7 @@ from espnet2_cyclegan_vc.cyclegan_vc.loss import (
 
 
 @needs_vcc2016
+@pytest.mark.slow
 def test_gpu_check_tiny_run(tmp_path):
     proc = subprocess.run(
         ["bash", str(REPO_ROOT / "bench/gpu_check.sh"), "--tiny", "--vcc2016", str(vcc2016_root()),

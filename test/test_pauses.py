@@ -21,7 +21,7 @@ from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
 from espnet2_cyclegan_vc.scoring import frame_power_db, pause_power_change, speech_frames
 from espnet2_cyclegan_vc.world import WorldConfig, analyze, mcep_to_sp
 
-pytestmark = needs_vcc2016
+pytestmark = [needs_vcc2016, pytest.mark.slow]
 
 CONF = REPO_ROOT / "egs2/vcc2016/vc1/conf"
 WORLD = {"f0_method": "dio"}  # faster than harvest; pauses do not depend on F0

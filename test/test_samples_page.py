@@ -14,10 +14,10 @@ import pytest
 
 from espnet2_cyclegan_vc.bin import samples_page, vc_score
 
-from conftest import parse_html, vcc2016_root
+from conftest import needs, parse_html, vcc2016_root
 
 VCC = vcc2016_root() / "evaluation_all"
-needs_vcc = pytest.mark.skipif(not VCC.is_dir(), reason="VCC2016 evaluation set not available")
+needs_vcc = needs(VCC, "VCC2016 evaluation set")
 SENTENCES = ["200001", "200002", "200003"]
 def score_decode_dir(decode_dir, converted_from):
     """A decode dir of SF1->TM3 whose 'converted' wavs are copies of real wavs.

@@ -20,10 +20,10 @@ from espnet2_cyclegan_vc.scoring import (
 )
 from espnet2_cyclegan_vc.world import WorldConfig, world_conf_arg
 
-from conftest import vcc2016_root
+from conftest import needs, vcc2016_root
 
 VCC = vcc2016_root() / "evaluation_all"
-needs_vcc = pytest.mark.skipif(not VCC.is_dir(), reason="VCC2016 evaluation set not available")
+needs_vcc = needs(VCC, "VCC2016 evaluation set")
 # dio is ~5x faster than harvest and exercises the same code paths.
 FAST = WorldConfig(f0_method="dio")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -103,14 +103,13 @@ def test_dtw_cost_is_optimal(n, m):
     assert path_cost(x, y, path) == pytest.approx(brute_force_dtw_cost(x, y))
 
 
-def test_dtw_speed():
-    import time
-
+def test_dtw_path_of_utterance_length_inputs_is_a_valid_alignment():
     rng = np.random.default_rng(3)
     x, y = rng.normal(size=(800, 23)), rng.normal(size=(900, 23))
-    start = time.perf_counter()
-    dtw_path(x, y)
-    assert time.perf_counter() - start < 1.0
+    path = np.stack(dtw_path(x, y), axis=1)
+    assert tuple(path[0]) == (0, 0) and tuple(path[-1]) == (799, 899)
+    steps = np.diff(path, axis=0)
+    assert np.all((steps >= 0) & (steps <= 1)) and np.all(steps.sum(axis=1) >= 1)
 
 
 # --------------------------------------------------------------------------- F0
@@ -274,6 +273,26 @@ def test_cli_end_to_end(tmp_path, capsys, caplog):
     printed = capsys.readouterr().out
     assert "SF1_200001" in printed and "mean" in printed and "base" in printed
     assert "SF1_200003" in caplog.text  # unmatched source id is named
+
+
+@needs_vcc
+def test_cli_converted_and_baseline_columns_are_not_swapped(tmp_path):
+    src = write_scp(tmp_path / "eval_SF1/wav.scp", "SF1", ["200001"])
+    trg = write_scp(tmp_path / "eval_TM3/wav.scp", "TM3", ["200001"])
+    # A perfect conversion: the target's own recording under the source's id.
+    conv = write_scp(tmp_path / "conv/wav.scp", "TM3", ["200001"], prefix="SF1")
+    out = tmp_path / "score"
+    vc_score.main([
+        "--converted_scp", conv, "--source_scp", src, "--target_scp", trg,
+        "--source_spk", "SF1", "--target_spk", "TM3", "--outdir", str(out),
+        "--world_conf", '{"f0_method": "dio"}', "--num_plots", "0",
+    ])
+    metrics = json.loads((out / "summary.json").read_text())["metrics"]
+    assert metrics["mcd_converted"]["mean"] == pytest.approx(0.0, abs=1e-6)
+    assert metrics["logf0_rmse_converted"]["mean"] == pytest.approx(0.0, abs=1e-6)
+    assert metrics["mcd_baseline"]["mean"] > 5.0 and metrics["logf0_rmse_baseline"]["mean"] > 0.2
+    row = dict(zip(*[line.split("\t") for line in (out / "scores.tsv").read_text().splitlines()]))
+    assert float(row["mcd_converted"]) == pytest.approx(0.0, abs=1e-3) and float(row["mcd_baseline"]) > 5.0
 
 
 @needs_vcc

@@ -21,8 +21,9 @@ import yaml
 from conftest import data_args, extract_training_speakers, needs_vcc2016, run, vcc2016_root
 from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
 from espnet2_cyclegan_vc.train.unpaired import read_scp
+from espnet2_cyclegan_vc.world import analyze
 
-pytestmark = needs_vcc2016
+pytestmark = [needs_vcc2016, pytest.mark.slow]
 
 TINY = {
     "generator_conf": dict(first_channels=8, downsample_channels=[16, 32], residual_hidden_channels=64,
@@ -114,8 +115,13 @@ def test_resume_continues_updates_schedule_and_identity_state(trained):
     assert "2epoch results" in trained["second"].stderr
     ckpt = torch.load(trained["exp"] / "checkpoint.pth", map_location="cpu", weights_only=False)
     assert int(ckpt["model"]["num_updates"]) == 2 * ITERS_PER_EPOCH
-    assert ckpt["schedulers"][0]["last_epoch"] == 2 * ITERS_PER_EPOCH
-    assert ckpt["optimizers"][0]["state"], "generator optimizer state is saved"
+    # Both optimisers and both schedulers went on from where they were: a
+    # state that was saved but not restored would count ITERS_PER_EPOCH.
+    for i, name in enumerate(("generator", "discriminator")):
+        for c, epochs in ((trained["after_first"], 1), (ckpt, 2)):
+            steps = {int(state["step"]) for state in c["optimizers"][i]["state"].values()}
+            assert steps == {epochs * ITERS_PER_EPOCH}, f"{name} Adam steps after epoch {epochs}"
+            assert c["schedulers"][i]["last_epoch"] == epochs * ITERS_PER_EPOCH, f"{name} scheduler"
     # Epoch 2 holds updates 3, 4, 5: only update 3 is below the 4-update identity
     # budget, so the mean weight is 5/3, and the counter did not restart at 0.
     line = re.search(r"2epoch results: \[train\].*", trained["second"].stderr).group(0)
@@ -128,11 +134,21 @@ def test_converter_round_trip_on_real_speech(trained, workdir):
     vc = VoiceConverter(exp / "config.yaml", exp / "latest.pth")
     wav, fs = soundfile.read(vcc2016_root() / "evaluation_all/SF1/200001.wav")
     assert vc.fs == 16000
+    outputs = {}
     for direction in ("src_to_trg", "trg_to_src"):
         out = vc(wav, fs, direction=direction)
         assert np.all(np.isfinite(out))
         assert abs(len(out) - len(wav)) <= 0.01 * fs  # WORLD keeps the duration
         assert 1e-3 < np.abs(out).max()
+        outputs[direction] = out
+    # The two directions are two different generators and F0 transforms.
+    assert not np.allclose(outputs["src_to_trg"], outputs["trg_to_src"], atol=1e-3)
+    # SF1 -> TM3 moves the pitch to TM3's statistics (0.54 ln Hz below SF1's):
+    # the converted speech's mean log-F0 lies near TM3's, far from SF1's.
+    f0 = analyze(outputs["src_to_trg"], vc.world).f0
+    converted_mean = float(np.log(f0[f0 > 0]).mean())
+    assert abs(converted_mean - vc.logf0["trg"].mean) < 0.15
+    assert abs(converted_mean - vc.logf0["src"].mean) > 0.3
     # The log-F0 statistics travel inside the model file.
     with np.load(workdir / "logf0_TM3.npz") as npz:
         mean = float(npz["sum"][0] / npz["count"][0])
