@@ -1,8 +1,10 @@
 """Shared test helpers: where the real VCC2016 subset lives, and running the entry points."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -137,9 +139,6 @@ def slurm_cluster(tmp_path_factory):
     machine started by tools/slurm_localhost.sh (root, Debian's slurm-wlm and
     munge) and stopped at the end of the session.
     """
-    import shutil
-    import tempfile
-
     if os.environ.get("SLURM_CONF") and shutil.which("sinfo"):
         if subprocess.run(["sinfo", "-h"], capture_output=True).returncode == 0:
             yield {"SLURM_CONF": os.environ["SLURM_CONF"]}

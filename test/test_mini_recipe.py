@@ -13,13 +13,17 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import unquote
 
+import numpy as np
 import pytest
 import soundfile
+import yaml
 
 from conftest import REPO_ROOT, parse_html
+from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
 
 pytestmark = pytest.mark.slow
 
@@ -30,8 +34,9 @@ DIRECTIONS = ("src_to_trg", "trg_to_src")
 MIN_MCD_GAIN_DB = 1.0
 
 
-def run_recipe(workdir, *args, check=True):
-    env = dict(os.environ)
+def run_recipe(workdir, *args, check=True, env=None):
+    """./run.sh ARGS in workdir with this session's Python; env adds variables."""
+    env = {**os.environ, **(env or {})}
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
     proc = subprocess.run(["./run.sh", *args], cwd=workdir, env=env, capture_output=True, text=True)
     if check and proc.returncode != 0:
@@ -248,7 +253,6 @@ def test_skip_options_and_named_directories(recipe_copy):
     assert not (decode / "trg_to_src").exists()
     # --vc_stats_dir: stage 3 writes the statistics where it is told.
     run_recipe(recipe_copy, "--stage", "3", "--stop_stage", "3", "--vc_stats_dir", "exp/stats_elsewhere")
-    import numpy as np
     for spk in ("MINIF", "MINIM"):
         for name in ("feats_stats.npz", "logf0_stats.npz"):
             new = np.load(recipe_copy / f"exp/stats_elsewhere/{spk}/{name}")
@@ -257,9 +261,7 @@ def test_skip_options_and_named_directories(recipe_copy):
     # --help: every option on its own line, with its default.
     help_text = run_recipe(recipe_copy, "--help").stdout
     for option, default in (("skip_packing", "false"), ("num_procs", "1"), ("vc_exp", ""),
-                            ("test_sets", ""), ("inference_model", "latest.pth"), ("nj", "2")):
-        if option == "nj":
-            default = "4"  # vc.sh's own default; run.sh passes 2 on top of it
+                            ("test_sets", ""), ("inference_model", "latest.pth"), ("nj", "4")):
         assert re.search(rf"^  --{option} +\({re.escape(default)}\) ", help_text, re.M), option
 
 
@@ -307,11 +309,6 @@ def test_own_recordings_through_test_sets(recipe_copy):
 # -------------------------------------------------------------------- stage 7
 
 def test_packed_model_converts_exactly_like_the_unpacked_one(recipe, tmp_path, monkeypatch):
-    import numpy as np
-    import yaml
-
-    from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
-
     workdir, _ = recipe
     run_recipe(workdir, "--stage", "7", "--stop_stage", "7")
     exp = workdir / "exp/vc_train_mini_MINIF_MINIM"
@@ -337,19 +334,13 @@ def test_packed_model_converts_exactly_like_the_unpacked_one(recipe, tmp_path, m
 
 def test_slurm_backend_gives_the_local_results(recipe, slurm_cluster, tmp_path):
     """Stages 2-5 through Slurm (2-process CPU training) against the local run."""
-    import time
-
     workdir, _ = recipe
     copy = tmp_path / "mini_vc" / "vc1"
     shutil.copytree(workdir, copy, symlinks=True, ignore=shutil.ignore_patterns("dump", "exp"))
-    env = {**os.environ, **slurm_cluster, "cmd_backend": "slurm"}
+    slurm = {**slurm_cluster, "cmd_backend": "slurm"}
     start = time.monotonic()
-    proc = subprocess.run(
-        ["./run.sh", "--stage", "2", "--stop_stage", "5", "--num_procs", "2", "--train_args", "--max_epoch 1"],
-        cwd=copy, env={**env, "PATH": f"{Path(sys.executable).parent}:{env['PATH']}"},
-        capture_output=True, text=True,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    run_recipe(copy, "--stage", "2", "--stop_stage", "5", "--num_procs", "2", "--train_args", "--max_epoch 1",
+               env=slurm)
     print(f"stages 2-5 through Slurm: {time.monotonic() - start:.0f} s")
     # Byte-identical features (same split, same arks) and the same keys.
     for spk in ("MINIF", "MINIM"):
@@ -372,18 +363,15 @@ def test_slurm_backend_gives_the_local_results(recipe, slurm_cluster, tmp_path):
         local_keys = [line.split()[0] for line in (decode_dir(workdir) / d / "wav.scp").read_text().splitlines()]
         assert keys == local_keys
     # Slurm's own record of the jobs (job completion log, "sacct -c").
-    sacct = subprocess.run(["sacct", "-c", "-n", "-P", "-o", "JobName,State"], env=env,
-                           capture_output=True, text=True)
+    sacct = subprocess.run(["sacct", "-c", "-n", "-P", "-o", "JobName,State"],
+                           env={**os.environ, **slurm_cluster}, capture_output=True, text=True)
     jobs = {tuple(line.split("|")) for line in sacct.stdout.splitlines()}
     for name in ("extract", "train", "convert"):
         assert (name, "COMPLETED") in jobs, sacct.stdout
     # A task that fails fails its stage, and the message names its log.
-    proc = subprocess.run(
-        ["./run.sh", "--stage", "5", "--stop_stage", "5", "--train_args", "--max_epoch 1",
-         "--inference_args", "--no_such_option 1", "--directions", "src_to_trg"],
-        cwd=copy, env={**env, "PATH": f"{Path(sys.executable).parent}:{env['PATH']}"},
-        capture_output=True, text=True,
-    )
+    proc = run_recipe(copy, "--stage", "5", "--stop_stage", "5", "--train_args", "--max_epoch 1",
+                      "--inference_args", "--no_such_option 1", "--directions", "src_to_trg",
+                      env=slurm, check=False)
     assert proc.returncode != 0
     log = "exp/vc_train_mini_MINIF_MINIM_max_epoch1/decode_latest_no_such_option1/src_to_trg/log/convert.1.log"
     assert f"see {log}" in proc.stderr

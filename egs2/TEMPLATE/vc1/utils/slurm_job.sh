@@ -42,7 +42,7 @@ else
 fi
 
 # ------------------------------------------------ options -> sbatch arguments
-submit=() defaults=()
+submit=()
 declare -A exact_rule wildcard_rule default_value
 while read -r kind rest; do
     case "$kind" in
