@@ -44,6 +44,8 @@ def test_gpu_check_tiny_run(tmp_path):
                run["generator_cycle_loss"]]
     assert all(math.isfinite(v) and v > 0 for v in values), values
     assert run["updates"] >= run["updates_saved"]
+    assert result["cuda_graph"] == {}  # whole-iteration CUDA graphs are measured on CUDA only
+    assert "| CUDA graphs | not measured: no CUDA device |" in proc.stdout
     assert ": generator cycle loss, last logged interval |" in proc.stdout
     assert (tmp_path / "paper_run_train.log").is_file()
 

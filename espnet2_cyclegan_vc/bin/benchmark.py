@@ -116,11 +116,17 @@ def _model_and_data(conf, segment, device="cpu"):
     return gens, discs, x, y
 
 
-def w_plain_train(conf, iters, warmup, segment=128, device="cpu"):
+def w_plain_train(conf, iters, warmup, segment=128, device="cpu", cuda_graph=False):
     """The same networks, losses and optimisers in a hand-written loop; the
     model_conf options autocast_dtype and compile_networks applied as the
     model applies them. On CUDA, cuDNN is set as ESPnet sets it by default
-    (deterministic, no benchmark) and each iteration ends synchronised."""
+    (deterministic, no benchmark) and each iteration ends synchronised.
+
+    cuda_graph (CUDA only): the whole iteration (both turns' forward,
+    backward and Adam steps) is captured once as one CUDA graph and replayed,
+    which removes the CPU's per-kernel launch cost; an upper bound for what
+    graphs could give, since ESPnet's trainer cannot be captured whole.
+    """
     import torch
 
     from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import with_autocast
@@ -131,32 +137,62 @@ def w_plain_train(conf, iters, warmup, segment=128, device="cpu"):
     )
 
     cuda = torch.device(device).type == "cuda"
+    if cuda_graph and not cuda:
+        raise ValueError("cuda_graph needs a CUDA device")
     if cuda:
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     (g_xy, g_yx), (d_x, d_y), x, y = _model_and_data(conf, segment, device)
     gen_adv, dis_adv = GeneratorAdversarialLoss("bce"), DiscriminatorAdversarialLoss("bce")
-    opt_g = torch.optim.Adam(list(g_xy.parameters()) + list(g_yx.parameters()), 2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(list(d_x.parameters()) + list(d_y.parameters()), 1e-4, betas=(0.5, 0.999))
+    adam = dict(betas=(0.5, 0.999), capturable=cuda_graph)
+    opt_g = torch.optim.Adam(list(g_xy.parameters()) + list(g_yx.parameters()), 2e-4, **adam)
+    opt_d = torch.optim.Adam(list(d_x.parameters()) + list(d_y.parameters()), 1e-4, **adam)
     opts = conf.get("model_conf", {})
     dtype = getattr(torch, opts["autocast_dtype"]) if opts.get("autocast_dtype") else None
     compile_networks = opts.get("compile_networks", False)
-    g_xy, g_yx, d_x, d_y = (with_autocast(torch.compile(net) if compile_networks else net, dtype)
-                            for net in (g_xy, g_yx, d_x, d_y))
+    if cuda_graph:
+        # one autocast region without its weight cache, as graph capture requires
+        g_xy, g_yx, d_x, d_y = (torch.compile(net) if compile_networks else net for net in (g_xy, g_yx, d_x, d_y))
+        autocast = dict(device_type="cuda", dtype=dtype or torch.float32, enabled=dtype is not None,
+                        cache_enabled=False)
+    else:
+        g_xy, g_yx, d_x, d_y = (with_autocast(torch.compile(net) if compile_networks else net, dtype)
+                                for net in (g_xy, g_yx, d_x, d_y))
+        autocast = dict(device_type=torch.device(device).type, enabled=False)
+
+    def step():
+        with torch.autocast(**autocast):
+            fake_y, fake_x = g_xy(x), g_yx(y)
+            loss = gen_adv(d_y(fake_y).float()) + gen_adv(d_x(fake_x).float())
+            loss = loss + 10 * (l1_loss(g_yx(fake_y).float(), x) + l1_loss(g_xy(fake_x).float(), y))
+            loss = loss + 5 * (l1_loss(g_xy(y).float(), y) + l1_loss(g_yx(x).float(), x))
+        opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_g.step()
+        with torch.autocast(**autocast):
+            fake_y, fake_x = fake_y.detach(), fake_x.detach()
+            d_loss = sum(dis_adv(d_y(y).float(), d_y(fake_y).float())) + sum(
+                dis_adv(d_x(x).float(), d_x(fake_x).float()))
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+
+    if cuda_graph:
+        side = torch.cuda.Stream()  # warm-up off the default stream, as capture requires
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(max(warmup, 3)):
+                step()
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            step()
+        run, warmup = graph.replay, 1
+    else:
+        run = step
     times = []
     for it in range(warmup + iters):
         start = time.perf_counter()
-        fake_y, fake_x = g_xy(x), g_yx(y)
-        loss = gen_adv(d_y(fake_y)) + gen_adv(d_x(fake_x))
-        loss = loss + 10 * (l1_loss(g_yx(fake_y), x) + l1_loss(g_xy(fake_x), y))
-        loss = loss + 5 * (l1_loss(g_xy(y), y) + l1_loss(g_yx(x), x))
-        opt_g.zero_grad()
-        loss.backward()
-        opt_g.step()
-        fake_y, fake_x = fake_y.detach(), fake_x.detach()
-        d_loss = sum(dis_adv(d_y(y), d_y(fake_y))) + sum(dis_adv(d_x(x), d_x(fake_x)))
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
+        run()
         if cuda:
             torch.cuda.synchronize()
         if it >= warmup:
