@@ -36,3 +36,23 @@ def test_benchmark_quick_run(tmp_path):
     values += [v["peak_rss_mib"] for v in result["conversion"].values()]
     assert all(math.isfinite(v) and v > 0 for v in values)
     assert "| train tiny, ESPnet / plain |" in proc.stdout
+
+
+def test_variant_step_reads_the_recipe_configuration():
+    """--variants measures each model as its configuration file defines it."""
+    import yaml
+
+    from espnet2_cyclegan_vc.bin.benchmark import RECIPE_CONF, VARIANT_CONFIGS, w_variant_step
+    from espnet2_cyclegan_vc.cyclegan_vc2.generator import CycleGANVC2Generator
+
+    config = RECIPE_CONF / VARIANT_CONFIGS["MaskCycleGAN-VC"][1]
+    conf = yaml.safe_load(config.read_text())
+    r = w_variant_step(str(config), iters=1, warmup=0)
+    assert (r["batch"], r["segment_frames"]) == (conf["batch_size"], conf["segment_frames"])
+    assert r["num_discriminators"] == 4  # two-step adversarial loss
+    expected = sum(p.numel() for p in CycleGANVC2Generator(**conf["generator_conf"]).parameters())
+    assert r["generator_params"] == expected
+    assert r["total_params"] == 2 * expected + 4 * r["discriminator_params"]
+    assert r["cpu_s_per_iter"] > 0 and r["wall_s_per_iter"] > 0
+    for paper, cpu in VARIANT_CONFIGS.values():
+        assert (RECIPE_CONF / paper).is_file() and (RECIPE_CONF / cpu).is_file()

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from espnet2_cyclegan_vc.cyclegan_vc.discriminator import CycleGANVCDiscriminator
-from espnet2_cyclegan_vc.cyclegan_vc.generator import CycleGANVCGenerator, PixelShuffle1d
+from espnet2_cyclegan_vc.cyclegan_vc.generator import CycleGANVCGenerator
+from espnet2_cyclegan_vc.layers.gated_conv import PixelShuffle1d
 
 SMALL_G = dict(first_channels=8, downsample_channels=[16, 32], residual_hidden_channels=64,
                num_residual_blocks=2, upsample_channels=[64, 32])

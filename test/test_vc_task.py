@@ -255,3 +255,68 @@ def test_learning_curve_every_nth_epoch_keeps_the_last(tmp_path):
     assert [e for e, _ in epoch_checkpoints(tmp_path)] == [1, 2, 3, 4, 7]
     assert [e for e, _ in epoch_checkpoints(tmp_path, every=2)] == [2, 4, 7]
     assert [e for e, _ in epoch_checkpoints(tmp_path, every=7)] == [7]
+
+
+VARIANTS = {
+    "cyclegan_vc2": dict(
+        generator="cyclegan_vc2", discriminator="patchgan",
+        generator_conf=dict(first_channels=8, downsample_channels=[8, 16], bottleneck_channels=16,
+                            residual_hidden_channels=16, num_residual_blocks=1, upsample_channels=[32, 16]),
+        discriminator_conf=dict(first_channels=8, downsample_channels=[8, 16, 16]),
+        model_conf=dict(two_step_adversarial=True, adversarial_loss_type="mse"),
+    ),
+    "maskcyclegan_vc": dict(
+        generator="cyclegan_vc2", discriminator="patchgan",
+        generator_conf=dict(first_channels=8, downsample_channels=[8, 16], bottleneck_channels=16,
+                            residual_hidden_channels=16, num_residual_blocks=1, upsample_channels=[32, 16],
+                            mask_channel=True),
+        discriminator_conf=dict(first_channels=8, downsample_channels=[8, 16, 16]),
+        model_conf=dict(two_step_adversarial=True, adversarial_loss_type="mse", fif_max_frames=25),
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_variant_trains_resumes_and_converts(variant, workdir, stats, tmp_path):
+    """CycleGAN-VC2 / MaskCycleGAN-VC through the real task: one epoch, a
+    resumed second one that restores all four discriminators and their
+    optimiser, then conversion by the unchanged VoiceConverter."""
+    conf = {**TINY, **VARIANTS[variant]}
+    config = tmp_path / "train.yaml"
+    config.write_text(yaml.safe_dump(conf))
+    exp = tmp_path / "exp"
+
+    def train(max_epoch):
+        args = train_args(workdir, stats, max_epoch)
+        args[args.index("--config") + 1] = config
+        args[args.index("--output_dir") + 1] = exp
+        return run("vc_train", *args, cwd=workdir)
+
+    first = train(1)
+    assert "1epoch results" in first.stderr and "generator_adv2_loss" in first.stderr
+    after_first = torch.load(exp / "checkpoint.pth", map_location="cpu", weights_only=False)
+    second = train(2)
+    assert "1epoch results" not in second.stderr and "2epoch results" in second.stderr
+    ckpt = torch.load(exp / "checkpoint.pth", map_location="cpu", weights_only=False)
+    model = ckpt["model"]
+    for name in ("src", "trg", "src_cycle", "trg_cycle"):
+        assert f"discriminator.{name}.first.conv.weight" in model
+        # the second epoch went on from the first epoch's weights: they moved
+        before = after_first["model"][f"discriminator.{name}.first.conv.weight"]
+        assert not torch.equal(before, model[f"discriminator.{name}.first.conv.weight"])
+    # optimiser 2 holds the four discriminators' parameters, each with the
+    # step count of both epochs (a state saved but not restored would count one)
+    disc_params = sum(1 for k in model if k.startswith("discriminator.") and not k.endswith(
+        ("running_mean", "running_var", "num_batches_tracked")))
+    state = ckpt["optimizers"][1]["state"]
+    assert len(state) == disc_params
+    assert {int(s["step"]) for s in state.values()} == {2 * ITERS_PER_EPOCH}
+    config_yaml = yaml.safe_load((exp / "config.yaml").read_text())
+    assert config_yaml["generator"] == "cyclegan_vc2" and config_yaml["discriminator"] == "patchgan"
+
+    vc = VoiceConverter(exp / "config.yaml", exp / "latest.pth")
+    wav, fs = soundfile.read(vcc2016_root() / "evaluation_all/SF1/200001.wav")
+    for direction in ("src_to_trg", "trg_to_src"):
+        out = vc(wav, fs, direction=direction)
+        assert np.all(np.isfinite(out)) and abs(len(out) - len(wav)) <= 0.01 * fs
+        assert 1e-3 < np.abs(out).max()

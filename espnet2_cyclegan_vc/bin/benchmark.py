@@ -20,6 +20,16 @@ also serve the GPU check (bench/gpu_check.sh, bin/gpu_check.py): the
 training workers take a device and the model's speed-up options
 (model_conf autocast_dtype, compile_networks), and one trains for a fixed
 wall time.
+
+    python -m espnet2_cyclegan_vc.bin.benchmark --variants --outdir bench/results
+
+measures instead the three models of the family (CycleGAN-VC, CycleGAN-VC2,
+MaskCycleGAN-VC) as the VCC2016 recipe's configuration files define them, at
+the paper's widths and at the CPU budget's: parameters of each generator and
+discriminator, and CPU seconds per training iteration (both turns of the
+model's one training step with their Adam updates, on random features of the
+configuration's batch and segment, one thread; process CPU time, so other
+work on the machine slows it little). Writes <outdir>/variants.json.
 """
 
 import argparse
@@ -308,8 +318,87 @@ def w_convert(conf_dir, wav, seconds, logf0_stats):
     return {"audio_s": seconds, "wall_s": wall, "rtf": wall / seconds, "peak_rss_mib": peak_rss_mib()}
 
 
+RECIPE_CONF = Path(__file__).resolve().parents[2] / "egs2/vcc2016/vc1/conf"
+# (paper widths, CPU budget) configuration of each model, in RECIPE_CONF
+VARIANT_CONFIGS = {
+    "CycleGAN-VC": ("tuning/train_cyclegan_vc.yaml", "train_cyclegan_vc_cpu.yaml"),
+    "CycleGAN-VC2": ("tuning/train_cyclegan_vc2.yaml", "tuning/train_cyclegan_vc2_cpu.yaml"),
+    "MaskCycleGAN-VC": ("tuning/train_maskcyclegan_vc.yaml", "tuning/train_maskcyclegan_vc_cpu.yaml"),
+}
+
+
+def w_variant_step(config, iters, warmup=2):
+    """Parameters and CPU seconds per training iteration of one recipe
+    configuration: the model and optimisers built by VCTask from the file,
+    both turns of the model's training step on random normalised features."""
+    import torch
+
+    from espnet2_cyclegan_vc.tasks.vc import VCTask
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    args = VCTask.get_parser().parse_args(["--config", config])
+    model = VCTask.build_model(args).train()
+    optimizers = VCTask.build_optimizers(args, model)
+    batch, frames = args.batch_size, args.segment_frames
+    feats = {f"{side}_feats": torch.randn(batch, frames, model.generator["src_to_trg"].in_channels)
+             for side in ("src", "trg")}
+    lengths = {f"{side}_feats_lengths": torch.full((batch,), frames) for side in ("src", "trg")}
+    cpu, wall = [], []
+    for it in range(warmup + iters):
+        c0, w0 = time.process_time(), time.perf_counter()
+        for turn, optimizer in zip((True, False), optimizers):
+            loss = model(forward_generator=turn, **feats, **lengths)["loss"]
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        if it >= warmup:
+            cpu.append(time.process_time() - c0)
+            wall.append(time.perf_counter() - w0)
+
+    def count(modules):
+        return sum(p.numel() for m in modules for p in m.parameters())
+
+    return {"batch": batch, "segment_frames": frames,
+            "generator_params": count([model.generator["src_to_trg"]]),
+            "discriminator_params": count([model.discriminator["src"]]),
+            "num_discriminators": len(model.discriminator),
+            "total_params": count([model.generator, model.discriminator]),
+            "cpu_s_per_iter": float(np.mean(cpu)), "wall_s_per_iter": float(np.mean(wall)),
+            "peak_rss_mib": peak_rss_mib()}
+
+
+def run_variants(args):
+    outdir = Path(args.outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    results = {"machine": machine(), "settings": vars(args), "variants": {}}
+    for name, configs in VARIANT_CONFIGS.items():
+        for scale, config in zip(("paper", "cpu"), configs):
+            iters = max(1, args.iters // 5) if scale == "paper" else args.iters
+            results["variants"][f"{name}, {scale}"] = r = worker(
+                "variant_step", config=str(RECIPE_CONF / config), iters=iters)
+            r["config"] = config
+            print(f"{name} {scale}: {r['cpu_s_per_iter']:.3f} CPU s/it", file=sys.stderr)
+    (outdir / "variants.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(format_variants(results))
+    print(f"\nwrote {outdir / 'variants.json'}")
+    return results
+
+
+def format_variants(r):
+    m = r["machine"]
+    lines = [f"Machine: {m['processor']}, {m['cpus']} CPUs, torch {m['torch']} (1 thread per measurement)", "",
+             "| model, widths | configuration | generator params | discriminator params (x number) | "
+             "batch x frames | CPU s per iteration |", "|---|---|---|---|---|---|"]
+    for name, v in r["variants"].items():
+        lines.append(f"| {name} | {v['config']} | {v['generator_params'] / 1e6:.2f} M | "
+                     f"{v['discriminator_params'] / 1e6:.2f} M (x{v['num_discriminators']}) | "
+                     f"{v['batch']} x {v['segment_frames']} | {v['cpu_s_per_iter']:.3f} |")
+    return "\n".join(lines)
+
+
 WORKERS = {"extract": w_extract, "plain_train": w_plain_train, "espnet_train": w_espnet_train,
-           "espnet_timed_train": w_espnet_timed_train, "convert": w_convert}
+           "espnet_timed_train": w_espnet_timed_train, "convert": w_convert, "variant_step": w_variant_step}
 
 
 # ------------------------------------------------------------------- driver
@@ -425,6 +514,8 @@ def get_parser():
     parser.add_argument("--short_seconds", type=float, default=3.0)
     parser.add_argument("--long_seconds", type=float, default=30.0)
     parser.add_argument("--quick", action="store_true", help="Tiny networks only (for tests)")
+    parser.add_argument("--variants", action="store_true",
+                        help="Measure the three models of the recipe's configurations instead (variants.json)")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--worker_args", help=argparse.SUPPRESS)
     return parser
@@ -435,6 +526,9 @@ def main(cmd=None):
     if args.worker:
         result = WORKERS[args.worker](**json.loads(args.worker_args))
         print(json.dumps(result))
+        return
+    if args.variants:
+        run_variants(args)
         return
     if not (Path(args.vcc2016) / "vcc2016_training").is_dir():
         sys.exit(f"benchmark: --vcc2016 {args.vcc2016} does not hold vcc2016_training/")

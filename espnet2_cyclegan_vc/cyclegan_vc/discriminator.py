@@ -3,42 +3,9 @@
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 from typeguard import typechecked
 
-
-def _same_padding(kernel: int) -> tuple:
-    """(before, after) padding that keeps a stride-1 axis its length."""
-    total = kernel - 1
-    return total // 2, total - total // 2
-
-
-class GatedConv2d(torch.nn.Module):
-    """Conv2d -> [instance norm] -> GLU, padding like TensorFlow's "same"."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        channels: int,
-        kernel_size: Sequence[int],
-        stride: Sequence[int],
-        use_norm: bool = True,
-    ):
-        super().__init__()
-        freq_pad = _same_padding(kernel_size[0])
-        time_pad = _same_padding(kernel_size[1])
-        # F.pad order is (time_before, time_after, freq_before, freq_after).
-        self.padding = (*time_pad, *freq_pad)
-        self.conv = torch.nn.Conv2d(
-            in_channels, 2 * channels, tuple(kernel_size), stride=tuple(stride)
-        )
-        self.norm = torch.nn.InstanceNorm2d(2 * channels, affine=True) if use_norm else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(F.pad(x, self.padding))
-        if self.norm is not None:
-            x = self.norm(x)
-        return F.glu(x, dim=1)
+from espnet2_cyclegan_vc.layers.gated_conv import GatedConv2d
 
 
 class CycleGANVCDiscriminator(torch.nn.Module):

@@ -21,9 +21,7 @@ DIRECTIONS = ("src_to_trg", "trg_to_src")
 AUTOCAST_DTYPES = ("bfloat16", "float16")
 
 
-def with_autocast(
-    net: Callable[[torch.Tensor], torch.Tensor], dtype: Optional[torch.dtype]
-) -> Callable[[torch.Tensor], torch.Tensor]:
+def with_autocast(net: Callable[..., torch.Tensor], dtype: Optional[torch.dtype]) -> Callable[..., torch.Tensor]:
     """Wrap a network so it runs under torch.autocast on its input's device.
 
     Args:
@@ -38,16 +36,16 @@ def with_autocast(
     if dtype is None:
         return net
 
-    def run(x: torch.Tensor) -> torch.Tensor:
+    def run(x: torch.Tensor, *args) -> torch.Tensor:
         with torch.autocast(device_type=x.device.type, dtype=dtype):
-            y = net(x)
+            y = net(x, *args)
         return y.float()
 
     return run
 
 
 class ESPnetCycleGANVCModel(AbsGANESPnetModel):
-    """CycleGAN-VC between a source speaker (X) and a target speaker (Y).
+    """CycleGAN-VC (and its successors) between a source speaker (X) and a target speaker (Y).
 
     The generator turn (optim_idx 0) updates G_X->Y and G_Y->X with
     adversarial + lambda_cycle * cycle + lambda_identity * identity losses; the
@@ -65,6 +63,19 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
     is not used for this: in GANTrainer it is CUDA-only float16 autocast with
     a GradScaler around the whole forward, losses included, with no choice of
     bfloat16; a model option also runs on CPU and keeps the losses in float32.
+
+    The successors are options of the same training step, with their networks
+    chosen by name in the task:
+      - CycleGAN-VC2's two-step adversarial loss (``two_step_adversarial``):
+        two more discriminators, D2_X and D2_Y, judge the cycled features
+        G_Y->X(G_X->Y(x)) and G_X->Y(G_Y->X(y)) against the real ones, in
+        both turns;
+      - MaskCycleGAN-VC's filling in frames (``fif_max_frames``): in training,
+        the input of each forward conversion (x into G_X->Y, y into G_Y->X) has
+        a random run of up to that many frames masked out, and the generator
+        reads the mask as a second input plane; the cycled and identity passes
+        and every discriminator input are unmasked, and so is validation and
+        conversion (an all-ones mask).
     """
 
     @typechecked
@@ -76,6 +87,8 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
         discriminator_trg: torch.nn.Module,
         src_normalize: Optional[AbsNormalize] = None,
         trg_normalize: Optional[AbsNormalize] = None,
+        discriminator_src_cycle: Optional[torch.nn.Module] = None,
+        discriminator_trg_cycle: Optional[torch.nn.Module] = None,
         adversarial_loss_type: str = "bce",
         lambda_cycle: float = 10.0,
         lambda_identity: float = 5.0,
@@ -84,6 +97,8 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
         trg_logf0_stats_file: Optional[str] = None,
         autocast_dtype: Optional[str] = None,
         compile_networks: bool = False,
+        two_step_adversarial: bool = False,
+        fif_max_frames: int = 0,
     ):
         """Initialize ESPnetCycleGANVCModel.
 
@@ -94,6 +109,9 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
             discriminator_trg: Discriminator D_Y (real target vs converted).
             src_normalize: Source-speaker feature normalisation (global_mvn).
             trg_normalize: Target-speaker feature normalisation.
+            discriminator_src_cycle: D2_X of the two-step adversarial loss
+                (real source vs cycled source); only with two_step_adversarial.
+            discriminator_trg_cycle: D2_Y (real target vs cycled target).
             adversarial_loss_type: "bce" (the paper's) or "mse" (least squares).
             lambda_cycle: Weight of the cycle-consistency L1 loss.
             lambda_identity: Weight of the identity-mapping L1 loss.
@@ -109,18 +127,44 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
             compile_networks: torch.compile the four networks on their first
                 training pass. Validation and conversion run them uncompiled
                 (their lengths vary, which would recompile).
+            two_step_adversarial: CycleGAN-VC2's second adversarial loss on
+                the cycled features (needs both *_cycle discriminators).
+            fif_max_frames: MaskCycleGAN-VC's filling in frames: the longest
+                run of frames masked out of a training input (the length is
+                drawn uniformly from 0..fif_max_frames per segment); 0 is off.
+                Needs generators that read a mask (generator_conf:
+                mask_channel: true).
         """
         super().__init__()
         if autocast_dtype is not None and autocast_dtype not in AUTOCAST_DTYPES:
             raise ValueError(
                 f"autocast_dtype must be None or one of {AUTOCAST_DTYPES}, got {autocast_dtype!r}"
             )
+        given = [d is not None for d in (discriminator_src_cycle, discriminator_trg_cycle)]
+        if given != [two_step_adversarial] * 2:
+            raise ValueError(
+                "model_conf two_step_adversarial=true needs discriminator_src_cycle and "
+                "discriminator_trg_cycle, and they are only used with it"
+            )
+        if fif_max_frames < 0:
+            raise ValueError(f"model_conf fif_max_frames must be >= 0, got {fif_max_frames}")
+        if fif_max_frames > 0:
+            for name, g in (("src_to_trg", generator_src_to_trg), ("trg_to_src", generator_trg_to_src)):
+                if not getattr(g, "accepts_mask", False):
+                    raise ValueError(
+                        f"model_conf fif_max_frames={fif_max_frames} needs generators that read a mask, "
+                        f"but the {name} generator ({type(g).__name__}) does not "
+                        "(use generator: cyclegan_vc2 with generator_conf mask_channel: true)"
+                    )
         self.generator = torch.nn.ModuleDict(
             {"src_to_trg": generator_src_to_trg, "trg_to_src": generator_trg_to_src}
         )
-        self.discriminator = torch.nn.ModuleDict(
-            {"src": discriminator_src, "trg": discriminator_trg}
-        )
+        discriminators = {"src": discriminator_src, "trg": discriminator_trg}
+        if two_step_adversarial:
+            discriminators.update(src_cycle=discriminator_src_cycle, trg_cycle=discriminator_trg_cycle)
+        self.discriminator = torch.nn.ModuleDict(discriminators)
+        self.two_step_adversarial = two_step_adversarial
+        self.fif_max_frames = fif_max_frames
         self.src_normalize = src_normalize
         self.trg_normalize = trg_normalize
         self.generator_adv_loss = GeneratorAdversarialLoss(adversarial_loss_type)
@@ -196,6 +240,27 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
             net = self._compiled[key]
         return with_autocast(net, self.autocast_dtype)
 
+    def fif_mask(self, feats: torch.Tensor) -> Optional[torch.Tensor]:
+        """Filling-in-frames mask of a training batch, or None (option off,
+        or not training).
+
+        Args:
+            feats: (B, D, T) normalised features the mask is for.
+
+        Returns:
+            Tensor: (B, T) float mask, 0 on one random run of 0..fif_max_frames
+                frames per segment (cut at the segment's end), 1 elsewhere.
+        """
+        if self.fif_max_frames == 0 or not self.training:
+            return None
+        batch, _, frames = feats.shape
+        device = feats.device
+        lengths = torch.randint(0, self.fif_max_frames + 1, (batch, 1), device=device).clamp(max=frames)
+        starts = (torch.rand(batch, 1, device=device) * (frames - lengths + 1)).long()
+        steps = torch.arange(frames, device=device).unsqueeze(0)
+        masked = (steps >= starts) & (steps < starts + lengths)
+        return (~masked).to(feats.dtype)
+
     def _check_finite(self, loss: torch.Tensor, turn: str) -> None:
         if not torch.isfinite(loss):
             raise FloatingPointError(
@@ -240,14 +305,31 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
             return self._forward_generator(x, y, batch_key)
         return self._forward_discriminator(x, y, batch_key)
 
+    def _convert_pair(self, x, y, cycle: bool = True):
+        """The forward conversions of both directions (with the FIF masks, in
+        training) and, if asked, the cycled features: (fake_y, fake_x, cycle_x,
+        cycle_y), the last two None without cycle."""
+        g_xy, g_yx = self._net("generator", "src_to_trg"), self._net("generator", "trg_to_src")
+        mask_x, mask_y = self.fif_mask(x), self.fif_mask(y)
+        fake_y = g_xy(x) if mask_x is None else g_xy(x, mask_x)
+        fake_x = g_yx(y) if mask_y is None else g_yx(y, mask_y)
+        if not cycle:
+            return fake_y, fake_x, None, None
+        return fake_y, fake_x, g_yx(fake_y), g_xy(fake_x)
+
     def _forward_generator(self, x, y, batch_key) -> Dict[str, Any]:
         g_xy, g_yx = self._net("generator", "src_to_trg"), self._net("generator", "trg_to_src")
-        d_x, d_y = self._net("discriminator", "src"), self._net("discriminator", "trg")
-        fake_y = g_xy(x)
-        fake_x = g_yx(y)
-        adv_loss = self.generator_adv_loss(d_y(fake_y)) + self.generator_adv_loss(d_x(fake_x))
-        cycle_loss = l1_loss(g_yx(fake_y), x) + l1_loss(g_xy(fake_x), y)
+        d = {name: self._net("discriminator", name) for name in self.discriminator}
+        fake_y, fake_x, cycle_x, cycle_y = self._convert_pair(x, y)
+        adv_loss = self.generator_adv_loss(d["trg"](fake_y)) + self.generator_adv_loss(d["src"](fake_x))
+        cycle_loss = l1_loss(cycle_x, x) + l1_loss(cycle_y, y)
         loss = adv_loss + self.lambda_cycle * cycle_loss
+        adv2_loss = None
+        if self.two_step_adversarial:
+            adv2_loss = self.generator_adv_loss(d["src_cycle"](cycle_x)) + self.generator_adv_loss(
+                d["trg_cycle"](cycle_y)
+            )
+            loss = loss + adv2_loss
         identity_weight = self.identity_weight(int(self.num_updates))
         identity_loss = None
         # Skip the two extra generator passes once the weight is 0, except in
@@ -259,7 +341,7 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
         if self.training:
             self.num_updates += 1
             # The discriminator turn of the same batch reuses these outputs.
-            self._cache = (batch_key, fake_y.detach(), fake_x.detach())
+            self._cache = (batch_key, *(t.detach() for t in (fake_y, fake_x, cycle_x, cycle_y)))
         stats = dict(
             generator_loss=loss.item(),
             generator_adv_loss=adv_loss.item(),
@@ -267,29 +349,38 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
             generator_identity_loss=None if identity_loss is None else identity_loss.item(),
             identity_weight=identity_weight,
         )
+        if adv2_loss is not None:
+            stats["generator_adv2_loss"] = adv2_loss.item()
         loss, stats, weight = force_gatherable((loss, stats, x.size(0)), loss.device)
         return dict(loss=loss, stats=stats, weight=weight, optim_idx=0)
 
     def _forward_discriminator(self, x, y, batch_key) -> Dict[str, Any]:
         cache, self._cache = self._cache, None
         if cache is not None and cache[0][0] is batch_key[0] and cache[0][1] is batch_key[1]:
-            fake_y, fake_x = cache[1], cache[2]
+            fake_y, fake_x, cycle_x, cycle_y = cache[1:]
         else:
             with torch.no_grad():
-                fake_y = self._net("generator", "src_to_trg")(x)
-                fake_x = self._net("generator", "trg_to_src")(y)
-        d_x, d_y = self._net("discriminator", "src"), self._net("discriminator", "trg")
-        real_y_loss, fake_y_loss = self.discriminator_adv_loss(d_y(y), d_y(fake_y))
-        real_x_loss, fake_x_loss = self.discriminator_adv_loss(d_x(x), d_x(fake_x))
+                fake_y, fake_x, cycle_x, cycle_y = self._convert_pair(x, y, cycle=self.two_step_adversarial)
+        d = {name: self._net("discriminator", name) for name in self.discriminator}
+        real_y_loss, fake_y_loss = self.discriminator_adv_loss(d["trg"](y), d["trg"](fake_y))
+        real_x_loss, fake_x_loss = self.discriminator_adv_loss(d["src"](x), d["src"](fake_x))
         real_loss = real_x_loss + real_y_loss
         fake_loss = fake_x_loss + fake_y_loss
         loss = real_loss + fake_loss
+        adv2_loss = None
+        if self.two_step_adversarial:
+            adv2_loss = sum(self.discriminator_adv_loss(d["src_cycle"](x), d["src_cycle"](cycle_x))) + sum(
+                self.discriminator_adv_loss(d["trg_cycle"](y), d["trg_cycle"](cycle_y))
+            )
+            loss = loss + adv2_loss
         self._check_finite(loss, "discriminator")
         stats = dict(
             discriminator_loss=loss.item(),
             discriminator_real_loss=real_loss.item(),
             discriminator_fake_loss=fake_loss.item(),
         )
+        if adv2_loss is not None:
+            stats["discriminator_adv2_loss"] = adv2_loss.item()
         loss, stats, weight = force_gatherable((loss, stats, x.size(0)), loss.device)
         return dict(loss=loss, stats=stats, weight=weight, optim_idx=1)
 

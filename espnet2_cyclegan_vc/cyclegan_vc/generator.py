@@ -8,76 +8,9 @@ them; with the paper's widths the generator has about 38 M parameters.
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 from typeguard import typechecked
 
-
-class PixelShuffle1d(torch.nn.Module):
-    """Sub-pixel upsampling over time: (B, C * r, T) -> (B, C, T * r).
-
-    Output frame t * r + i takes channel c * r + i of input frame t, i.e. the r
-    channels of a group are interleaved in time (not merely reshaped).
-    """
-
-    def __init__(self, upscale_factor: int):
-        super().__init__()
-        self.upscale_factor = upscale_factor
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, channels, frames = x.shape
-        r = self.upscale_factor
-        x = x.view(batch, channels // r, r, frames)
-        return x.permute(0, 1, 3, 2).reshape(batch, channels // r, frames * r)
-
-
-class GatedConv1d(torch.nn.Module):
-    """Conv1d -> [pixel shuffle] -> [instance norm] -> GLU.
-
-    The convolution produces the linear and gate halves in one call; the GLU
-    multiplies the first half by the sigmoid of the second.
-    """
-
-    def __init__(
-        self,
-        in_channels: int,
-        channels: int,
-        kernel_size: int,
-        stride: int = 1,
-        upscale_factor: int = 1,
-        use_norm: bool = True,
-    ):
-        super().__init__()
-        conv_out = 2 * channels * upscale_factor
-        self.conv = torch.nn.Conv1d(
-            in_channels, conv_out, kernel_size, stride=stride, padding=kernel_size // 2
-        )
-        self.shuffle = PixelShuffle1d(upscale_factor) if upscale_factor > 1 else None
-        self.norm = torch.nn.InstanceNorm1d(2 * channels, affine=True) if use_norm else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(x)
-        if self.shuffle is not None:
-            # Shuffle groups consecutive channels, so the linear and gate halves
-            # stay apart: channels [0, C) and [C, 2C) after shuffling.
-            x = self.shuffle(x)
-        if self.norm is not None:
-            x = self.norm(x)
-        return F.glu(x, dim=1)
-
-
-class ResidualBlock1d(torch.nn.Module):
-    """x + IN(Conv(GLU(IN(Conv(x))))), keeping the block's input width."""
-
-    def __init__(self, channels: int, hidden_channels: int, kernel_size: int):
-        super().__init__()
-        self.gated = GatedConv1d(channels, hidden_channels, kernel_size)
-        self.conv = torch.nn.Conv1d(
-            hidden_channels, channels, kernel_size, padding=kernel_size // 2
-        )
-        self.norm = torch.nn.InstanceNorm1d(channels, affine=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.norm(self.conv(self.gated(x)))
+from espnet2_cyclegan_vc.layers.gated_conv import GatedConv1d, ResidualBlock1d, pad_frames
 
 
 class CycleGANVCGenerator(torch.nn.Module):
@@ -160,13 +93,7 @@ class CycleGANVCGenerator(torch.nn.Module):
             Tensor: (B, in_channels, T) converted MCEPs.
         """
         frames = x.size(2)
-        # Pad to a multiple of the downsampling factor, and to at least two
-        # bottleneck frames so instance norm has statistics to compute.
-        padded = max(frames + (-frames) % self.downsample_factor, 2 * self.downsample_factor)
-        if padded > frames:
-            # Replicate the edge so instance norm and the convolutions see
-            # speech-like values rather than a block of zeros.
-            x = F.pad(x, (0, padded - frames), mode="replicate")
+        x = pad_frames(x, self.downsample_factor)
         x = self.first(x)
         x = self.downsample(x)
         x = self.residual(x)

@@ -1,8 +1,14 @@
 """Voice-conversion task on ESPnet's GAN trainer.
 
 Generators, discriminators and normalisation layers are ClassChoices, so a
-recipe (or a later model variant) selects them by name:
-``--generator cyclegan_vc --generator_conf '{...}'``.
+recipe selects them by name: ``--generator cyclegan_vc --generator_conf '{...}'``.
+The three models of the family are choices plus model options:
+  - CycleGAN-VC: generator cyclegan_vc, discriminator cyclegan_vc;
+  - CycleGAN-VC2: generator cyclegan_vc2, discriminator patchgan,
+    model_conf two_step_adversarial: true (two more discriminators of the
+    same choice and conf are built for the cycled features);
+  - MaskCycleGAN-VC: as CycleGAN-VC2 with generator_conf mask_channel: true
+    and model_conf fif_max_frames > 0.
 """
 
 import argparse
@@ -23,19 +29,21 @@ from espnet2.utils.nested_dict_action import NestedDictAction
 from espnet2_cyclegan_vc.cyclegan_vc.discriminator import CycleGANVCDiscriminator
 from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import ESPnetCycleGANVCModel
 from espnet2_cyclegan_vc.cyclegan_vc.generator import CycleGANVCGenerator
+from espnet2_cyclegan_vc.cyclegan_vc2.discriminator import PatchGANDiscriminator
+from espnet2_cyclegan_vc.cyclegan_vc2.generator import CycleGANVC2Generator
 from espnet2_cyclegan_vc.schedulers.piecewise_linear_lr import PiecewiseLinearLR
 from espnet2_cyclegan_vc.train.unpaired import FeatsCollateFn, UnpairedSegmentPreprocessor
 from espnet2_cyclegan_vc.world import WorldConfig
 
 generator_choices = ClassChoices(
     "generator",
-    classes=dict(cyclegan_vc=CycleGANVCGenerator),
+    classes=dict(cyclegan_vc=CycleGANVCGenerator, cyclegan_vc2=CycleGANVC2Generator),
     type_check=torch.nn.Module,
     default="cyclegan_vc",
 )
 discriminator_choices = ClassChoices(
     "discriminator",
-    classes=dict(cyclegan_vc=CycleGANVCDiscriminator),
+    classes=dict(cyclegan_vc=CycleGANVCDiscriminator, patchgan=PatchGANDiscriminator),
     type_check=torch.nn.Module,
     default="cyclegan_vc",
 )
@@ -65,6 +73,8 @@ _MODULE_ARGS = (
     "discriminator_trg",
     "src_normalize",
     "trg_normalize",
+    "discriminator_src_cycle",
+    "discriminator_trg_cycle",
 )
 
 # The paper's training setup (Kaneko & Kameoka 2017): batch 1, Adam with
@@ -200,6 +210,12 @@ class VCTask(AbsTask):
             normalizers[choices.name] = (
                 None if name is None else choices.get_class(name)(**conf)
             )
+        cycle_discriminators = {}
+        if args.model_conf.get("two_step_adversarial", False):
+            cycle_discriminators = {
+                f"discriminator_{side}_cycle": build(discriminator_choices, args.discriminator_conf)
+                for side in ("src", "trg")
+            }
         model = ESPnetCycleGANVCModel(
             generator_src_to_trg=build(generator_choices, args.generator_conf),
             generator_trg_to_src=build(generator_choices, args.generator_conf),
@@ -207,6 +223,7 @@ class VCTask(AbsTask):
             discriminator_trg=build(discriminator_choices, args.discriminator_conf),
             src_normalize=normalizers["src_normalize"],
             trg_normalize=normalizers["trg_normalize"],
+            **cycle_discriminators,
             **args.model_conf,
         )
         return model
