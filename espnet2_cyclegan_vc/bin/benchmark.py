@@ -379,10 +379,7 @@ def run_variants(args):
                 "variant_step", config=str(RECIPE_CONF / config), iters=iters)
             r["config"] = config
             print(f"{name} {scale}: {r['cpu_s_per_iter']:.3f} CPU s/it", file=sys.stderr)
-    (outdir / "variants.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(format_variants(results))
-    print(f"\nwrote {outdir / 'variants.json'}")
-    return results
+    return report(results, outdir / "variants.json", format_variants(results))
 
 
 def format_variants(r):
@@ -476,9 +473,14 @@ def _run(args, work: Path):
     for seconds in (args.short_seconds, args.long_seconds):
         results["conversion"][f"{seconds:g} s"] = worker("convert", conf_dir=str(model_dir), wav=wav,
                                                          seconds=seconds, logf0_stats=stats)
-    (outdir / "benchmark.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(format_table(results))
-    print(f"\nwrote {outdir / 'benchmark.json'}")
+    return report(results, outdir / "benchmark.json", format_table(results))
+
+
+def report(results, path: Path, table: str):
+    """Write the results as JSON and print their table."""
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(table)
+    print(f"\nwrote {path}")
     return results
 
 
