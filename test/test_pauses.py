@@ -2,7 +2,7 @@
 
 Two short trainings through the real task on 20 + 20 VCC2016 training
 utterances: the CPU configuration of the VCC2016 recipe
-(conf/train_cyclegan_vc_cpu.yaml, cut to 1000 updates) and, as the control
+(conf/train_cyclegan_vc_cpu.yaml, cut to 2000 updates) and, as the control
 that shows the check can fail, the former smoke-test configuration
 (conf/train_cyclegan_vc_short.yaml, 200 updates), which fills pauses with
 noise. Each model converts a real utterance with leading, inner and
@@ -117,14 +117,17 @@ def test_the_utterance_has_leading_inner_and_trailing_pauses():
 
 
 def test_cpu_configuration_keeps_pauses_quiet(features):
+    # 2000 updates: with the identity weight 0.5 the pauses are still settling
+    # at 1000 (TM3->SF1 +9 dB there, within 4 dB at 2000; weight 1 was within
+    # 6 dB at 1000). The full 20,000-update run stays within a few dB too.
     converter = train(features, CONF / "train_cyclegan_vc_cpu.yaml", "exp_cpu",
-                      "--max_epoch", 4, "--num_iters_per_epoch", 250)
+                      "--max_epoch", 8, "--num_iters_per_epoch", 250)
     changes = pause_changes(converter)
     print("pause power change [dB], CPU configuration:", changes)
     for direction, change in changes.items():
         assert abs(change["all"]) <= MAX_PAUSE_CHANGE_DB, f"{direction} pauses: {change['all']:+.1f} dB"
         # No single pause is filled with noise. (A quieter one is still a
-        # pause: after 1000 updates one trailing pause comes out ~16 dB quieter.)
+        # pause: at weight 1 after 1000 updates one trailing pause came out ~16 dB quieter.)
         for region in ("leading", "inner", "trailing"):
             value = change[region]
             assert value <= MAX_PAUSE_CHANGE_DB, f"{direction} {region} pause: {value:+.1f} dB"
