@@ -10,6 +10,8 @@ from typing import Iterable, Union
 
 import numpy as np
 
+from espnet2_cyclegan_vc.fileio import save_npz_atomic
+
 
 @dataclasses.dataclass(frozen=True)
 class LogF0Stats:
@@ -66,11 +68,7 @@ def accumulate_logf0(f0_list: Iterable[np.ndarray]) -> dict:
 
 def save_logf0_stats(arrays: dict, path: Union[str, Path]) -> None:
     """Write accumulators via a temporary file, so a killed job leaves no stats."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+    save_npz_atomic(path, **arrays)
 
 
 def convert_f0(f0: np.ndarray, src: LogF0Stats, trg: LogF0Stats) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Shared test helpers: where the real VCC2016 subset lives, and running the entry points."""
 
+import logging
 import os
 import shutil
 import subprocess
@@ -31,6 +32,11 @@ def needs(path: Path, what: str):
 
 
 needs_vcc2016 = needs(vcc2016_root() / "vcc2016_training", "VCC2016 corpus (set VCC2016=/path/to/extracted/corpus)")
+
+
+def logged_errors(caplog) -> str:
+    """The ERROR lines an entry point logged, joined (how every bin/ reports a user error)."""
+    return "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
 
 
 def run(module, *args, cwd, check=True):

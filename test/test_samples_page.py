@@ -14,7 +14,7 @@ import pytest
 
 from espnet2_cyclegan_vc.bin import samples_page, vc_score
 
-from conftest import needs, parse_html, vcc2016_root
+from conftest import logged_errors, needs, parse_html, vcc2016_root
 
 VCC = vcc2016_root() / "evaluation_all"
 needs_vcc = needs(VCC, "VCC2016 evaluation set")
@@ -177,11 +177,13 @@ def test_missing_audio_is_shown_as_missing(scored, tmp_path):
         assert f.is_file()
 
 
-def test_decode_dir_without_scores_is_named(tmp_path, capsys):
+def test_decode_dir_without_scores_is_named(tmp_path, capsys, caplog):
     (tmp_path / "decode" / "src_to_trg").mkdir(parents=True)
     with pytest.raises(SystemExit) as e:
         samples_page.main([str(tmp_path / "decode")])
-    assert "run stage 6 first" in str(e.value) and str(tmp_path / "decode") in str(e.value)
+    message = logged_errors(caplog)
+    assert e.value.code == 1 and message.startswith("samples_page: error: ")
+    assert "run stage 6 first" in message and str(tmp_path / "decode") in message
     with pytest.raises(SystemExit):
         samples_page.main([str(tmp_path / "a"), str(tmp_path / "b")])  # --output needed
     assert "--output is required" in capsys.readouterr().err

@@ -1,11 +1,14 @@
 """Command-line entry points (``python -m espnet2_cyclegan_vc.bin.<name>``).
 
-The shared set-up of their logging lives here so every entry point prints the
-same ESPnet-style lines and takes the same ``--log_level``.
+What every entry point shares lives here: the same ESPnet-style log lines and
+``--log_level``, the same argument types, and one way to end on an error
+(:func:`run_main`).
 """
 
 import argparse
 import logging
+import sys
+from typing import Callable, Tuple
 
 LOG_FORMAT = "%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET")
@@ -31,3 +34,26 @@ def int_at_least(minimum: int):
         return n
 
     return parse
+
+
+positive_int = int_at_least(1)
+
+# Errors that the user can fix: bad input data or options (every error class
+# of this package about input, e.g. AudioError or ScoringError, is a
+# ValueError) and files that are missing or unreadable.
+USER_ERRORS = (ValueError, OSError)
+
+
+def run_main(prog: str, job: Callable[[], object], user_errors: Tuple[type, ...] = USER_ERRORS) -> None:
+    """Run an entry point's work; a user error ends it with one line and exit status 1.
+
+    A user error (one of ``user_errors``) is logged as ``<prog>: error: <message>``
+    on stderr, without a traceback (``--log_level DEBUG`` adds it). Anything
+    else is a bug and propagates with its traceback.
+    """
+    try:
+        job()
+    except user_errors as e:
+        logging.error("%s: error: %s", prog, e)
+        logging.debug("traceback", exc_info=True)
+        sys.exit(1)

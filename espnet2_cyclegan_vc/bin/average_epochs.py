@@ -20,15 +20,14 @@ evaluation sentences you report.
 import argparse
 import json
 import logging
-import os
-import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from espnet2_cyclegan_vc.bin import add_log_level_argument, int_at_least, setup_logging
+from espnet2_cyclegan_vc.bin import add_log_level_argument, positive_int, run_main, setup_logging
+from espnet2_cyclegan_vc.fileio import atomic_output
 
 
 class SelectionError(ValueError):
@@ -81,36 +80,37 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exp_dir", required=True, type=Path, help="training output dir with <n>epoch.pth")
     parser.add_argument("--curves", required=True, nargs="+", type=Path, help="curve.json files of vc_learning_curve")
     parser.add_argument("--metric", default="mcd", choices=("mcd", "mcd_speech"), help="lower is better")
-    parser.add_argument("--nbest", type=int_at_least(1), default=5)
+    parser.add_argument("--nbest", type=positive_int, default=5)
     parser.add_argument("--output", type=Path, default=None,
                         help="default: EXP_DIR/<curve dir name>.<metric>.ave_<nbest>best.pth")
     add_log_level_argument(parser)
     return parser
 
 
-def main(cmd: Optional[Sequence[str]] = None) -> None:
-    args = get_parser().parse_args(cmd)
-    setup_logging(args.log_level)
-    try:
-        ranked = rank_epochs(args.curves, args.metric)
-        chosen = sorted(e for e, _ in ranked[: args.nbest])
-        if len(chosen) < args.nbest:
-            raise SelectionError(f"--nbest {args.nbest}: only {len(chosen)} epoch(s) are scored in every curve")
-        paths = [args.exp_dir / f"{e}epoch.pth" for e in chosen]
-        missing = [str(p) for p in paths if not p.is_file()]
-        if missing:
-            raise SelectionError(f"missing epoch models {missing} (keep them with --keep_nbest_models)")
-        averaged = average_state_dicts(paths)
-    except SelectionError as e:
-        logging.error("%s", e)
-        sys.exit(1)
+def average(args: argparse.Namespace) -> Path:
+    """Average the n best epochs by the curves; returns the written model file."""
+    ranked = rank_epochs(args.curves, args.metric)
+    chosen = sorted(e for e, _ in ranked[: args.nbest])
+    if len(chosen) < args.nbest:
+        raise SelectionError(f"--nbest {args.nbest}: only {len(chosen)} epoch(s) are scored in every curve")
+    paths = [args.exp_dir / f"{e}epoch.pth" for e in chosen]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise SelectionError(f"missing epoch models {missing} (keep them with --keep_nbest_models)")
+    averaged = average_state_dicts(paths)
     output = args.output or args.exp_dir / f"{args.curves[0].parent.name}.{args.metric}.ave_{args.nbest}best.pth"
     for e, value in ranked[: args.nbest]:
         logging.info("epoch %d: mean %s %.3f", e, args.metric, value)
-    tmp = output.with_name(output.name + ".tmp")
-    torch.save(averaged, tmp)
-    os.replace(tmp, output)
+    with atomic_output(output) as tmp:
+        torch.save(averaged, tmp)
     logging.info("Averaged epochs %s -> %s", chosen, output)
+    return output
+
+
+def main(cmd: Optional[Sequence[str]] = None) -> None:
+    args = get_parser().parse_args(cmd)
+    setup_logging(args.log_level)
+    run_main("average_epochs", lambda: average(args))
 
 
 if __name__ == "__main__":

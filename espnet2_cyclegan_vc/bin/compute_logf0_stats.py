@@ -7,11 +7,11 @@
 
 import argparse
 import logging
-import sys
 
 import kaldiio
 import numpy as np
 
+from espnet2_cyclegan_vc.bin import add_log_level_argument, run_main, setup_logging
 from espnet2_cyclegan_vc.f0 import LogF0Stats, accumulate_logf0, save_logf0_stats
 
 
@@ -20,6 +20,7 @@ def get_parser():
     parser.add_argument("--f0_scp", required=True, help="F0 scp written by extract_world_feats")
     parser.add_argument("--output", required=True, help="Output npz (count, sum, sum_square)")
     parser.add_argument("--speaker", default=None, help="Speaker name used in messages")
+    add_log_level_argument(parser)
     return parser
 
 
@@ -44,12 +45,8 @@ def compute(f0_scp: str, output: str, speaker: str = None) -> LogF0Stats:
 
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level="INFO", format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
-    try:
-        compute(args.f0_scp, args.output, args.speaker)
-    except ValueError as e:
-        logging.error(str(e))
-        sys.exit(1)
+    setup_logging(args.log_level)
+    run_main("compute_logf0_stats", lambda: compute(args.f0_scp, args.output, args.speaker))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ and every count is small, so the run checks the whole path on a CPU (CI).
 
 import argparse
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -39,7 +40,9 @@ import kaldiio
 import numpy as np
 import yaml
 
+from espnet2_cyclegan_vc.bin import add_log_level_argument, setup_logging
 from espnet2_cyclegan_vc.bin.benchmark import PAPER, TINY, machine, prepare_data, worker
+from espnet2_cyclegan_vc.fileio import write_text_atomic
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE_CONF = REPO / "egs2/vcc2016/vc1/conf/train_cyclegan_vc.yaml"
@@ -89,7 +92,7 @@ def measure(name, **kw):
     try:
         return worker(name, **kw)
     except RuntimeError as e:
-        print(f"{name} {kw.get('conf', {}).get('model_conf')} failed: {e}", file=sys.stderr)
+        logging.error("%s %s failed: %s", name, kw.get("conf", {}).get("model_conf"), e)
         return {"error": str(e)[-2000:]}
 
 
@@ -107,7 +110,7 @@ def run(args):
 
     def save():  # after every step, so that a run stopped by the time limit leaves its results
         results["total_s"] = time.perf_counter() - start
-        (outdir / "gpu_check.json").write_text(json.dumps(results, indent=2) + "\n")
+        write_text_atomic(outdir / "gpu_check.json", json.dumps(results, indent=2) + "\n")
 
     with tempfile.TemporaryDirectory(prefix="cyclegan_vc_gpu_check_") as tmp:
         work = Path(tmp)
@@ -122,18 +125,17 @@ def run(args):
             espnet.pop("output_dir", None)  # in the temporary directory
             results["training"][name] = {"espnet": espnet, "plain": plain}
             save()
-            print(f"{name}: espnet {espnet.get('it_per_s')} it/s, plain {plain.get('it_per_s')} it/s",
-                  file=sys.stderr)
+            logging.info("%s: espnet %s it/s, plain %s it/s", name, espnet.get("it_per_s"), plain.get("it_per_s"))
         for name in GRAPH_VARIANTS if cuda else ():
             conf = {**widths, "model_conf": VARIANTS[name]}
             graphed = measure("plain_train", conf=conf, iters=args.iters, warmup=3, device=device, cuda_graph=True)
             results["cuda_graph"][name] = graphed
             save()
-            print(f"{name}: plain, whole iteration as one CUDA graph {graphed.get('it_per_s')} it/s", file=sys.stderr)
+            logging.info("%s: plain, whole iteration as one CUDA graph %s it/s", name, graphed.get("it_per_s"))
         best = max(VARIANTS, key=lambda n: results["training"][n]["espnet"].get("it_per_s", 0.0))
         conf = paper_conf(args, work, best)
         seconds = args.train_s or max(args.budget_s - (time.perf_counter() - start) - args.reserve_s, 20.0)
-        print(f"paper configuration ({best}) for {seconds:.0f} s", file=sys.stderr)
+        logging.info("paper configuration (%s) for %.0f s", best, seconds)
         paper = measure("espnet_timed_train", conf=conf, seconds=seconds, iters_per_epoch=args.epoch_iters,
                         log_interval=args.log_interval, workdir=str(work),
                         extra=ngpu + ["--num_workers", str(conf.get("num_workers", 0))], valid="pairs_valid")
@@ -189,6 +191,7 @@ def get_parser():
     parser.add_argument("--num_valid", type=int, help="Validation pairs (5; tiny 1)")
     parser.add_argument("--epoch_iters", type=int, help="Iterations per epoch of the paper run (500; tiny 10)")
     parser.add_argument("--log_interval", type=int, help="Log interval of the paper run (50; tiny 5)")
+    add_log_level_argument(parser)
     return parser
 
 
@@ -196,8 +199,9 @@ def main(cmd=None):
     import torch
 
     args = get_parser().parse_args(cmd)
+    setup_logging(args.log_level)
     if not torch.cuda.is_available() and not args.tiny:
-        print("gpu_check: no CUDA device, running --tiny on the CPU", file=sys.stderr)
+        logging.warning("gpu_check: no CUDA device, running --tiny on the CPU")
         args.tiny = True
     defaults = dict(iters=3, num_utts=2, num_valid=1, epoch_iters=10, log_interval=5, train_s=20.0) if args.tiny \
         else dict(iters=20, num_utts=81, num_valid=5, epoch_iters=500, log_interval=50)

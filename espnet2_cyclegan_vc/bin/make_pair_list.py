@@ -11,6 +11,7 @@ See espnet2_cyclegan_vc.train.unpaired for why the list exists.
 import argparse
 import logging
 
+from espnet2_cyclegan_vc.bin import add_log_level_argument, run_main, setup_logging
 from espnet2_cyclegan_vc.train.unpaired import write_pair_list
 
 
@@ -20,14 +21,19 @@ def get_parser():
     parser.add_argument("--trg_scp", required=True)
     parser.add_argument("--outdir", required=True)
     parser.add_argument("--seed", type=int, default=0)
+    add_log_level_argument(parser)
     return parser
 
 
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s: %(message)s")
-    n = write_pair_list(args.src_scp, args.trg_scp, args.outdir, seed=args.seed)
-    logging.info(f"{args.outdir}: {n} pairs")
+    setup_logging(args.log_level)
+
+    def job():
+        n = write_pair_list(args.src_scp, args.trg_scp, args.outdir, seed=args.seed)
+        logging.info(f"{args.outdir}: {n} pairs")
+
+    run_main("make_pair_list", job)
 
 
 if __name__ == "__main__":

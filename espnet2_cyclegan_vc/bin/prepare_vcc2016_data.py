@@ -23,10 +23,11 @@ evaluation_all/ carry stray training files.
 
 import argparse
 import logging
-import os
-import sys
 from pathlib import Path
 from typing import List
+
+from espnet2_cyclegan_vc.bin import add_log_level_argument, run_main, setup_logging
+from espnet2_cyclegan_vc.fileio import write_text_atomic
 
 VCC2016_SOURCES = ("SF1", "SF2", "SF3", "SM1", "SM2")
 VCC2016_TARGETS = ("TF1", "TF2", "TM1", "TM2", "TM3")
@@ -59,6 +60,7 @@ def get_parser():
         "--speakers", nargs="*", default=list(VCC2016_SOURCES + VCC2016_TARGETS),
         help="Speaker ids the corpus has (checked before anything is written)",
     )
+    add_log_level_argument(parser)
     return parser
 
 
@@ -80,9 +82,7 @@ def write_data_dir(outdir: Path, spk: str, entries) -> bool:
         path = outdir / name
         if path.is_file() and path.read_text(encoding="utf-8") == content:
             continue
-        tmp = outdir / f".{name}.tmp"
-        tmp.write_text(content, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, content)
         written = True
     return written
 
@@ -141,12 +141,9 @@ def prepare(db, srcspk, trgspk, outdir, src_train_ids, trg_train_ids, eval_ids, 
 
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level="INFO", format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
-    try:
-        prepare(**vars(args))
-    except (ValueError, FileNotFoundError) as e:
-        logging.error(str(e))
-        sys.exit(1)
+    setup_logging(args.log_level)
+    options = {k: v for k, v in vars(args).items() if k != "log_level"}
+    run_main("prepare_vcc2016_data", lambda: prepare(**options))
 
 
 if __name__ == "__main__":

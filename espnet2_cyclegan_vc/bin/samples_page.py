@@ -31,21 +31,15 @@ import html
 import json
 import logging
 import shutil
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 from urllib.parse import quote
 
-from espnet2_cyclegan_vc.bin import add_log_level_argument, setup_logging
+from espnet2_cyclegan_vc.bin import add_log_level_argument, run_main, setup_logging
 from espnet2_cyclegan_vc.bin.summarize_scores import ROWS
-from espnet2_cyclegan_vc.scoring import (
-    MatchedSet,
-    ScoringError,
-    atomic_output,
-    match_scps,
-    write_text_atomic,
-)
+from espnet2_cyclegan_vc.fileio import atomic_output, write_text_atomic
+from espnet2_cyclegan_vc.scoring import MatchedSet, match_scps
 
 PAGE_FILES = "page_files"
 
@@ -382,12 +376,12 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
         if len(args.decode_dirs) > 1:
             parser.error("--output is required with several decode directories")
         args.output = args.decode_dirs[0] / "index.html"
-    try:
+
+    def job():
         page = build_page(args.decode_dirs, args.output, args.num_utts, args.labels, args.title)
-    except (PageError, ScoringError, OSError) as e:
-        logging.error("%s", e)
-        sys.exit(f"samples_page: error: {e}")
-    logging.info("Wrote %s", page)
+        logging.info("Wrote %s", page)
+
+    run_main("samples_page", job)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@
 
 import argparse
 import json
-import os
 from pathlib import Path
+
+from espnet2_cyclegan_vc.bin import add_log_level_argument, run_main, setup_logging
+from espnet2_cyclegan_vc.fileio import write_text_atomic
 
 ROWS = (
     ("mcd", "MCD [dB], all frames"),
@@ -64,16 +66,19 @@ def results_table(decode_dir: Path, directions) -> str:
     return "\n".join(lines)
 
 
-def main(cmd=None):
+def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--decode_dir", required=True, type=Path)
     parser.add_argument("--directions", nargs="+", default=["src_to_trg", "trg_to_src"])
     parser.add_argument("--output", required=True, type=Path)
-    args = parser.parse_args(cmd)
-    text = results_table(args.decode_dir, args.directions)
-    tmp = args.output.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, args.output)
+    add_log_level_argument(parser)
+    return parser
+
+
+def main(cmd=None):
+    args = get_parser().parse_args(cmd)
+    setup_logging(args.log_level)
+    run_main("summarize_scores", lambda: write_text_atomic(args.output, results_table(args.decode_dir, args.directions)))
 
 
 if __name__ == "__main__":

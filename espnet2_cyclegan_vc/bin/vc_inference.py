@@ -17,22 +17,20 @@ OUT/wav.scp, the latter last, so an interrupted run never looks complete.
 
 import argparse
 import logging
-import os
-import sys
 import time
 from pathlib import Path
 from typing import Optional, Union
 
 import numpy as np
-import soundfile
 import torch
 from espnet2.utils import config_argparse
 from typeguard import typechecked
 
+from espnet2_cyclegan_vc.bin import USER_ERRORS, add_log_level_argument, run_main, setup_logging
 from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import DIRECTIONS
 from espnet2_cyclegan_vc.f0 import LogF0Stats, convert_f0
+from espnet2_cyclegan_vc.fileio import read_scp, write_scp, write_wav_atomic
 from espnet2_cyclegan_vc.tasks.vc import VCTask
-from espnet2_cyclegan_vc.train.unpaired import read_scp
 from espnet2_cyclegan_vc.world import (
     AudioError,
     WorldConfig,
@@ -169,13 +167,6 @@ class VoiceConverter:
         return cls(files["train_config"], files["model_file"], **kwargs)
 
 
-def write_wav(path: Path, wav: np.ndarray, fs: int) -> None:
-    """16-bit PCM via a temporary file; clipped to [-1, 1) rather than wrapped."""
-    tmp = path.with_suffix(".tmp.wav")
-    soundfile.write(tmp, np.clip(wav, -1.0, 1.0 - 2**-15), fs, subtype="PCM_16")
-    os.replace(tmp, path)
-
-
 def inference(
     train_config: str,
     model_file: str,
@@ -210,17 +201,14 @@ def inference(
             skipped.append(key)
             continue
         out = wav_dir / f"{key}.wav"
-        write_wav(out, wav, converter.fs)
-        lines.append(f"{key} {out.resolve()}\n")
+        write_wav_atomic(out, wav, converter.fs)
+        lines.append((key, str(out.resolve())))
         audio_seconds += len(wav) / converter.fs
         logging.info(f"[{i}/{len(entries)}] {key}: {len(wav) / converter.fs:.2f} s")
     if not lines:
         raise ValueError(f"{wav_scp}: no utterance could be converted ({len(skipped)} skipped)")
     elapsed = time.perf_counter() - start
-    scp = Path(output_dir) / "wav.scp"
-    tmp = scp.with_suffix(".scp.tmp")
-    tmp.write_text("".join(lines), encoding="utf-8")
-    os.replace(tmp, scp)
+    write_scp(Path(output_dir) / "wav.scp", lines)
     logging.info(
         f"Converted {len(lines)} utterances ({audio_seconds:.1f} s of audio) in {elapsed:.1f} s "
         f"(RTF {elapsed / max(audio_seconds, 1e-9):.3f}); skipped {len(skipped)}"
@@ -243,21 +231,16 @@ def get_parser():
     parser.add_argument("--ngpu", type=int, default=0)
     parser.add_argument("--src_logf0_stats", default=None)
     parser.add_argument("--trg_logf0_stats", default=None)
-    parser.add_argument("--log_level", default="INFO")
+    add_log_level_argument(parser)
     return parser
 
 
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
-    kwargs = vars(args)
-    kwargs.pop("log_level")
-    kwargs.pop("config")
-    try:
-        inference(**kwargs)
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
-        logging.error(str(e))
-        sys.exit(1)
+    setup_logging(args.log_level)
+    kwargs = {k: v for k, v in vars(args).items() if k not in ("log_level", "config")}
+    # A model file that does not fit its config is the user's mix-up (RuntimeError from torch).
+    run_main("vc_inference", lambda: inference(**kwargs), user_errors=USER_ERRORS + (RuntimeError,))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ import json
 import logging
 import multiprocessing
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -37,20 +36,19 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
-from espnet2_cyclegan_vc.bin.vc_score import positive_int
+from espnet2_cyclegan_vc.bin import add_log_level_argument, int_at_least, positive_int, run_main, setup_logging
 from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import DIRECTIONS
+from espnet2_cyclegan_vc.fileio import atomic_output, write_text_atomic
 from espnet2_cyclegan_vc.scoring import (
     ScoringError,
     ScoringFeatures,
-    atomic_output,
     pause_power_change,
     read_wav_scp,
     score_features,
     scoring_features,
     sentence_ids,
-    write_text_atomic,
 )
-from espnet2_cyclegan_vc.world import AudioError, WorldConfig, WorldFeatures, analyze, decode_ap, load_wav
+from espnet2_cyclegan_vc.world import WorldConfig, WorldFeatures, analyze, decode_ap, load_wav
 
 CURVE_METRICS = ("mcd", "mcd_speech", "logf0_rmse")
 _EPOCH_FILE = re.compile(r"^(\d+)epoch\.pth$")
@@ -259,30 +257,24 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--trg_wav_scp", required=True, help="wav.scp of the target speaker's evaluation set")
     parser.add_argument("--srcspk", required=True, help="source speaker id (utterance id prefix)")
     parser.add_argument("--trgspk", required=True, help="target speaker id (utterance id prefix)")
-    parser.add_argument("--num_utts", type=int, default=10, help="first N common sentences; 0 = all")
+    parser.add_argument("--num_utts", type=int_at_least(0), default=10, help="first N common sentences; 0 = all")
     parser.add_argument("--directions", nargs="+", choices=DIRECTIONS, default=list(DIRECTIONS))
     parser.add_argument("--nj", type=positive_int, default=1, help="worker processes for WORLD analysis")
     parser.add_argument("--every", type=positive_int, default=1,
                         help="score every N-th epoch model (and always the last one)")
     parser.add_argument("--outdir", required=True, type=Path)
-    parser.add_argument("--log_level", default="INFO")
+    add_log_level_argument(parser)
     return parser
 
 
 def main(cmd: Optional[Sequence[str]] = None) -> None:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
-    if args.num_utts < 0:
-        sys.exit(f"vc_learning_curve: error: --num_utts must be >= 0, got {args.num_utts}")
-    try:
-        learning_curve(
-            args.exp_dir, args.src_wav_scp, args.trg_wav_scp, args.srcspk, args.trgspk, args.outdir,
-            num_utts=args.num_utts or None, directions=args.directions, nj=args.nj,
-            train_config=args.train_config, every=args.every,
-        )
-    except (ScoringError, AudioError, FileNotFoundError, ValueError) as e:
-        logging.error("%s", e)
-        sys.exit(f"vc_learning_curve: error: {e}")
+    setup_logging(args.log_level)
+    run_main("vc_learning_curve", lambda: learning_curve(
+        args.exp_dir, args.src_wav_scp, args.trg_wav_scp, args.srcspk, args.trgspk, args.outdir,
+        num_utts=args.num_utts or None, directions=args.directions, nj=args.nj,
+        train_config=args.train_config, every=args.every,
+    ))
 
 
 if __name__ == "__main__":

@@ -25,24 +25,22 @@ run finished):
 import argparse
 import json
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 
-from espnet2_cyclegan_vc.bin import add_log_level_argument, int_at_least, setup_logging
+from espnet2_cyclegan_vc.bin import add_log_level_argument, int_at_least, positive_int, run_main, setup_logging
+from espnet2_cyclegan_vc.fileio import write_text_atomic
 from espnet2_cyclegan_vc.scoring import (
     METRICS,
     DirectoryScores,
-    ScoringError,
     plot_comparison,
     score_directory,
     settings_dict,
     summarize,
-    write_text_atomic,
 )
-from espnet2_cyclegan_vc.world import AudioError, WorldConfig, world_conf_arg
+from espnet2_cyclegan_vc.world import WorldConfig, world_conf_arg
 
 TSV_COLUMNS = ["id"] + [f"{m}_{side}" for m in METRICS for side in ("converted", "baseline")]
 # Appended after the metric columns: how many frames each score rests on.
@@ -52,9 +50,6 @@ TSV_EXTRA = [
     "num_speech_pairs_converted", "num_speech_pairs_baseline",
     "num_voiced_pairs_converted", "num_voiced_pairs_baseline",
 ]
-
-
-positive_int = int_at_least(1)
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -185,7 +180,6 @@ def run(args: argparse.Namespace) -> dict:
     for sentence in result.matched.sentences[:args.num_plots]:
         plots[sentence] = plot_sentence(result, rows_by_sentence[sentence], outdir, args)
     elapsed = time.perf_counter() - start
-    elapsed = time.perf_counter() - start
     summary = build_summary(args, result, stats, elapsed, plots)
     write_text_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
 
@@ -201,11 +195,7 @@ def main(cmd: Optional[Sequence[str]] = None) -> None:
     parser = get_parser()
     args = parser.parse_args(cmd)
     setup_logging(args.log_level)
-    try:
-        run(args)
-    except (ScoringError, AudioError) as e:
-        logging.error("%s", e)
-        sys.exit(f"vc_score: error: {e}")
+    run_main("vc_score", lambda: run(args))
 
 
 if __name__ == "__main__":

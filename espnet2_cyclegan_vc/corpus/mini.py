@@ -37,7 +37,6 @@ import argparse
 import dataclasses
 import json
 import multiprocessing
-import os
 import shutil
 import sys
 import time
@@ -48,6 +47,7 @@ import numpy as np
 
 from espnet2_cyclegan_vc.corpus import espeak
 from espnet2_cyclegan_vc.corpus.sentences import generate_sentences
+from espnet2_cyclegan_vc.fileio import write_text_atomic, write_wav_atomic
 
 SOURCE_SPEAKER = "MINIF"
 TARGET_SPEAKER = "MINIM"
@@ -219,19 +219,6 @@ def postprocess(samples: np.ndarray, sr_in: int, rng: np.random.Generator) -> np
     return np.round(np.clip(x, -1.0, 1.0) * 32767).astype(np.int16)
 
 
-def write_wav_atomic(path: Path, samples: np.ndarray, sr: int = SAMPLE_RATE) -> None:
-    """Write a 16-bit PCM wav under a temporary name and rename it into place.
-
-    A crash therefore never leaves a truncated file under the final name.
-    """
-    import soundfile as sf
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    sf.write(str(tmp), samples, sr, subtype="PCM_16", format="WAV")
-    os.replace(tmp, path)
-
-
 def _synthesis_requests(seed: int, utts: Sequence[Utterance]) -> List[dict]:
     return [{"text": utt.text, **utterance_prosody(seed, utt)} for utt in utts]
 
@@ -397,7 +384,7 @@ def generate_corpus(
                 if len(raw) == 0:
                     raise RuntimeError(f"eSpeak produced no audio for {utt.relpath}: {utt.text!r}")
                 wav = postprocess(raw, sr, utterance_rng(seed, utt, stream=1))
-                write_wav_atomic(outdir / utt.relpath, wav)
+                write_wav_atomic(outdir / utt.relpath, wav, SAMPLE_RATE)
                 samples[utt.speaker][utt.subset] += len(wav)
                 counts[utt.speaker][utt.subset] += 1
             done += len(chunk)
@@ -421,9 +408,7 @@ def generate_corpus(
     }
     # Written last: its presence certifies that every file above is complete.
     # No timings in it, so two runs with one seed give byte-identical trees.
-    tmp = outdir / (MARKER + ".tmp")
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    os.replace(tmp, outdir / MARKER)
+    write_text_atomic(outdir / MARKER, json.dumps(summary, indent=2) + "\n")
 
     for s, info in summary["speakers"].items():
         log(

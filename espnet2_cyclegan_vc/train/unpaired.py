@@ -21,19 +21,7 @@ import kaldiio
 import numpy as np
 import torch
 
-
-def read_scp(path) -> List[Tuple[str, str]]:
-    """(key, value) pairs of a Kaldi-style scp, in file order."""
-    pairs = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.rstrip("\n").split(maxsplit=1)
-            if not parts:
-                continue
-            if len(parts) != 2:
-                raise ValueError(f"{path}:{lineno}: expected '<key> <value>', got {line!r}")
-            pairs.append((parts[0], parts[1]))
-    return pairs
+from espnet2_cyclegan_vc.fileio import read_scp, write_scp
 
 
 def write_pair_list(src_scp, trg_scp, outdir, seed: int = 0) -> int:
@@ -53,17 +41,9 @@ def write_pair_list(src_scp, trg_scp, outdir, seed: int = 0) -> int:
     num_pairs = max(len(src), len(trg))
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    lines = {"src_feats.scp": [], "trg_feats.scp": []}
-    for i in range(num_pairs):
-        src_key, src_value = src[i % len(src)]
-        _, trg_value = trg[i % len(trg)]
-        key = f"{i:06d}-{src_key}"
-        lines["src_feats.scp"].append(f"{key} {src_value}\n")
-        lines["trg_feats.scp"].append(f"{key} {trg_value}\n")
-    for name, content in lines.items():
-        tmp = outdir / (name + ".tmp")
-        tmp.write_text("".join(content), encoding="utf-8")
-        tmp.replace(outdir / name)
+    keys = [f"{i:06d}-{src[i % len(src)][0]}" for i in range(num_pairs)]
+    write_scp(outdir / "src_feats.scp", ((key, src[i % len(src)][1]) for i, key in enumerate(keys)))
+    write_scp(outdir / "trg_feats.scp", ((key, trg[i % len(trg)][1]) for i, key in enumerate(keys)))
     return num_pairs
 
 
