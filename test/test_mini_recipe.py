@@ -100,14 +100,16 @@ def test_converted_wavs_are_listed_and_complete(recipe):
 
 def test_rerun_skips_complete_stages_and_redoes_an_interrupted_one(recipe):
     workdir, _ = recipe
-    feats = workdir / "dump/eval_MINIM/feats.scp"
+    feats = workdir / "dump/dev_MINIM/feats.scp"
     before = feats.read_text()
     # A set whose .done marker is missing counts as interrupted.
-    (workdir / "dump/eval_MINIM/.done").unlink()
+    (workdir / "dump/dev_MINIM/.done").unlink()
     proc = run_recipe(workdir, "--stage", "2", "--stop_stage", "2")
     assert "dump/train_MINIF: up to date" in proc.stdout
-    assert "dump/eval_MINIM: 8 utterances" in proc.stdout
-    assert (workdir / "dump/eval_MINIM/.done").is_file()
+    assert "dump/dev_MINIM: 3 utterances" in proc.stdout
+    assert (workdir / "dump/dev_MINIM/.done").is_file()
+    # Conversion analyses the evaluation waveforms itself: no features of them.
+    assert not (workdir / "dump/eval_MINIM").exists()
     assert feats.read_text() == before  # same keys and offsets: same features
 
 

@@ -684,6 +684,10 @@ def test_setup_makes_a_recipe_from_the_template(tmp_path):
     for name in SHARED_FILES:
         assert (recipe / name).read_bytes() == (TEMPLATE / name).read_bytes(), name
     assert os.readlink(recipe / "vc.sh") == "../../TEMPLATE/vc1/vc.sh"
+    example = TEMPLATE.parents[1] / "vcc2016/vc1/conf"
+    for name in ("world.yaml", "train_cyclegan_vc.yaml", "train_cyclegan_vc_cpu.yaml", "decode.yaml"):
+        copied = recipe / "conf" / name
+        assert not copied.is_symlink() and copied.read_bytes() == (example / name).read_bytes(), name
     assert (recipe / "utils/slurm_job.sh").is_file()  # through the utils link
     assert os.access(recipe / "run.sh", os.X_OK) and os.access(recipe / "local/data.sh", os.X_OK)
     res = subprocess.run(["bash", "TEMPLATE/vc1/setup.sh", "newcorpus/vc1"], cwd=egs2,

@@ -4,8 +4,10 @@
 Writes, for every readable utterance:
     <outdir>/feats.{ark,scp}   MCEPs (T, mcep_dim), float32
     <outdir>/f0.{ark,scp}      F0 in Hz (T,), 0 when unvoiced, float32
-    <outdir>/ap.{ark,scp}      band aperiodicity (T, bands), float32
     <outdir>/utt2num_frames    T
+
+(Training needs only these: conversion analyses its input waveform itself,
+so no aperiodicity is stored.)
 
 Everything is first written under temporary names and renamed at the end,
 so an interrupted job leaves nothing that looks complete. Audio that cannot
@@ -16,16 +18,16 @@ the file and counted in the final log line; the job fails if nothing is left.
 import argparse
 import logging
 import os
-import sys
 from pathlib import Path
 
 import kaldiio
 import numpy as np
 
-from espnet2_cyclegan_vc.train.unpaired import read_scp
+from espnet2_cyclegan_vc.bin import add_log_level_argument, run_main, setup_logging
+from espnet2_cyclegan_vc.fileio import read_scp, write_text_atomic
 from espnet2_cyclegan_vc.world import AudioError, WorldConfig, analyze, load_wav, world_conf_arg
 
-OUTPUTS = ("feats", "f0", "ap")
+OUTPUTS = ("feats", "f0")
 
 
 def get_parser():
@@ -34,7 +36,7 @@ def get_parser():
     parser.add_argument("--outdir", required=True, help="Directory for ark/scp outputs")
     parser.add_argument("--world_conf", type=world_conf_arg, default=WorldConfig(),
                         help="WORLD settings as YAML/JSON or a YAML file")
-    parser.add_argument("--log_level", default="INFO")
+    add_log_level_argument(parser)
     return parser
 
 
@@ -61,7 +63,6 @@ def extract(wav_scp: str, outdir: str, config: WorldConfig) -> dict:
                 continue
             writers["feats"][key] = feats.mcep.astype(np.float32)
             writers["f0"][key] = feats.f0.astype(np.float32)
-            writers["ap"][key] = feats.coded_ap(config).astype(np.float32)
             num_frames.append(f"{key} {feats.num_frames}\n")
             if i % 10 == 0 or i == len(entries):
                 logging.info(f"{i}/{len(entries)} utterances")
@@ -72,16 +73,17 @@ def extract(wav_scp: str, outdir: str, config: WorldConfig) -> dict:
         raise ValueError(f"{wav_scp}: no usable utterance ({len(skipped)} skipped)")
     # The scp files point into the ark by name: rename the ark first and
     # rewrite the scp paths, then publish the scp files last.
+    scp_lines = {}
     for name in OUTPUTS:
         ark = outdir / f"{name}.ark"
         os.replace(f"{tmp[name]}.ark", ark)
         with open(f"{tmp[name]}.scp", encoding="utf-8") as f:
             lines = [line.replace(f"{tmp[name]}.ark", str(ark), 1) for line in f]
-        Path(f"{tmp[name]}.scp").write_text("".join(lines), encoding="utf-8")
-    (outdir / "utt2num_frames.tmp").write_text("".join(num_frames), encoding="utf-8")
-    os.replace(outdir / "utt2num_frames.tmp", outdir / "utt2num_frames")
+        os.unlink(f"{tmp[name]}.scp")
+        scp_lines[name] = lines
+    write_text_atomic(outdir / "utt2num_frames", "".join(num_frames))
     for name in OUTPUTS:
-        os.replace(f"{tmp[name]}.scp", outdir / f"{name}.scp")
+        write_text_atomic(outdir / f"{name}.scp", "".join(scp_lines[name]))
     logging.info(
         f"{wav_scp}: extracted {len(num_frames)} utterances, skipped {len(skipped)}"
         + (f" ({' '.join(skipped)})" if skipped else "")
@@ -91,15 +93,8 @@ def extract(wav_scp: str, outdir: str, config: WorldConfig) -> dict:
 
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(
-        level=args.log_level,
-        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s",
-    )
-    try:
-        extract(args.wav_scp, args.outdir, args.world_conf)
-    except ValueError as e:
-        logging.error(str(e))
-        sys.exit(1)
+    setup_logging(args.log_level)
+    run_main("extract_world_feats", lambda: extract(args.wav_scp, args.outdir, args.world_conf))
 
 
 if __name__ == "__main__":

@@ -19,8 +19,10 @@ ln -s "${rel}/vc.sh" "${dir}/vc.sh"
 ln -s "${rel}/utils" "${dir}/utils"
 cp "${template}/path.sh" "${template}/cmd.sh" "${dir}/"
 cp "${template}/conf/slurm.conf" "${dir}/conf/"
+# The paper's configuration (for a GPU) and the one that converts after an
+# hour on a CPU; train_cyclegan_vc.yaml is a link in that recipe, copied as a file.
 cp "${example}/conf/world.yaml" "${example}/conf/train_cyclegan_vc.yaml" \
-   "${example}/conf/train_cyclegan_vc_short.yaml" "${example}/conf/decode.yaml" "${dir}/conf/"
+   "${example}/conf/train_cyclegan_vc_cpu.yaml" "${example}/conf/decode.yaml" "${dir}/conf/"
 cat > "${dir}/db.sh" <<'EOS'
 # Where the corpus is (override from the environment).
 CORPUS=${CORPUS:-downloads/corpus}

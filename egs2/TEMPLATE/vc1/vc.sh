@@ -76,7 +76,8 @@ Usage: $0 --srcspk <src> --trgspk <trg> --train_config <yaml> [options]
 
 Stages:
   1: data preparation (local/data.sh) into data/{train,dev,eval}_<spk>
-  2: WORLD feature extraction into ${dumpdir}/<set>/{feats,f0,ap}.scp
+  2: WORLD feature extraction of the training and dev sets into
+     ${dumpdir}/<set>/{feats,f0}.scp (conversion reads the waveforms)
   3: statistics: MCEP mean/std (ESPnet collect_stats) and log-F0 mean/std
   4: training (ESPnet GANTrainer), resumable
   5: conversion of the evaluation sets in both directions, or of --test_sets
@@ -159,7 +160,10 @@ if [ -z "${vc_exp}" ]; then
     vc_exp=${expdir}/vc_${tag}
 fi
 [ -n "${vc_stats_dir}" ] || vc_stats_dir=${expdir}/stats_${pair}
-sets="train_${srcspk} train_${trgspk} dev_${srcspk} dev_${trgspk} eval_${srcspk} eval_${trgspk}"
+# Training reads features of the training and dev sets; conversion (stages 5-6)
+# analyses the evaluation waveforms itself, so those are not extracted.
+feat_sets="train_${srcspk} train_${trgspk} dev_${srcspk} dev_${trgspk}"
+sets="${feat_sets} eval_${srcspk} eval_${trgspk}"
 [ -n "${inference_tag}" ] || inference_tag="decode_${inference_model%.pth}$(args_suffix "${inference_args}")"
 decode_dir=${vc_exp}/${inference_tag}
 
@@ -235,7 +239,7 @@ show_progress() {
 
 if runs 2; then
     log "Stage 2: WORLD features (${world_conf}) -> ${dumpdir}/"
-    for s in ${sets}; do
+    for s in ${feat_sets}; do
         out=${dumpdir}/${s}
         stamp="wav.scp $(checksum "data/${s}/wav.scp") world_conf $(checksum "${world_conf}")"
         if is_current "${out}" "${stamp}"; then
@@ -257,7 +261,7 @@ if runs 2; then
                 --world_conf "${world_conf}" || status=$?
         kill "${progress_pid}" 2>/dev/null || true; wait "${progress_pid}" 2>/dev/null || true
         [ "${status}" -eq 0 ] || { log "Error: feature extraction of ${s} failed, see ${out}/log/"; exit 1; }
-        for f in feats.scp f0.scp ap.scp utt2num_frames; do
+        for f in feats.scp f0.scp utt2num_frames; do
             for n in $(seq "${_nj}"); do cat "${out}/split/${n}/${f}"; done | LC_ALL=C sort > "${out}/${f}"
         done
         skipped=$(cat "${out}"/log/extract.*.log | awk '/Skipping /' | wc -l)
