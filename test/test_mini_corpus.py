@@ -113,7 +113,7 @@ def test_espeak_synthesize_in_memory():
 @needs_espeak
 def test_layout_and_audio_format(corpus):
     assert wav_files(corpus) == expected_files(NUM_TRAIN, NUM_EVAL)
-    assert not list(corpus.rglob("*.tmp"))
+    assert not list(corpus.rglob("*.tmp*"))
     assert (corpus / "README").read_text().strip()
     for rel in sorted(wav_files(corpus)):
         info = sf.info(str(corpus / rel))

@@ -171,7 +171,7 @@ def test_plain_rerun_does_no_work_and_says_so(recipe):
     exp = "exp/vc_train_mini_MINIF_MINIM"
     for spk in ("MINIF", "MINIM"):
         assert f"exp/stats_MINIF_MINIM/{spk}: up to date" in up_to_date
-        for split in ("train", "dev", "eval"):
+        for split in ("train", "dev"):  # stage 2 extracts no evaluation set
             assert f"dump/{split}_{spk}: up to date" in up_to_date
     for d in DIRECTIONS:
         assert f"{exp}/decode_latest/{d}: up to date" in up_to_date
@@ -346,7 +346,7 @@ def test_slurm_backend_gives_the_local_results(recipe, slurm_cluster, tmp_path):
     print(f"stages 2-5 through Slurm: {time.monotonic() - start:.0f} s")
     # Byte-identical features (same split, same arks) and the same keys.
     for spk in ("MINIF", "MINIM"):
-        for split in ("train", "dev", "eval"):
+        for split in ("train", "dev"):
             ours, local = copy / f"dump/{split}_{spk}", workdir / f"dump/{split}_{spk}"
             arks = sorted(p.relative_to(local) for p in local.glob("split/*/*.ark"))
             assert arks and arks == sorted(p.relative_to(ours) for p in ours.glob("split/*/*.ark"))

@@ -205,7 +205,7 @@ def test_plot_comparison_from_paths(tmp_path):
     plot_comparison(wav, wav, str(VCC / "TM3/200002.wav"), out, FAST, title="t")
     data = out.read_bytes()
     assert data[:8] == PNG_MAGIC and len(data) > 10_000
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not list(tmp_path.glob(".*.tmp*"))
 
 
 # --------------------------------------------------------------------------- CLI
@@ -268,7 +268,7 @@ def test_cli_end_to_end(tmp_path, capsys, caplog):
 
     png = (out / "200001.png").read_bytes()
     assert png[:8] == PNG_MAGIC and len(png) > 10_000
-    assert not list(out.glob(".*.tmp"))
+    assert not list(out.glob(".*.tmp*"))
 
     printed = capsys.readouterr().out
     assert "SF1_200001" in printed and "mean" in printed and "base" in printed

@@ -20,7 +20,7 @@ import yaml
 
 from conftest import data_args, extract_training_speakers, needs_vcc2016, run, vcc2016_root
 from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
-from espnet2_cyclegan_vc.train.unpaired import read_scp
+from espnet2_cyclegan_vc.fileio import read_scp
 from espnet2_cyclegan_vc.world import analyze
 
 pytestmark = [needs_vcc2016, pytest.mark.slow]
@@ -183,20 +183,76 @@ def test_converter_refuses_a_model_of_another_configuration(trained, workdir, tm
         VoiceConverter(other, exp / "latest.pth")
 
 
+# ESPnet saves checkpoint.pth on rank 0 only and VCTask.main does not return
+# the model, so this runs the same VCTask.main on every rank through a subclass
+# that keeps the model it builds (its weights before training too) and, by a
+# forward hook, the first batch the rank trains on; each rank saves them.
+DDP_RANK_DUMP = """
+import copy
+import sys
+
+import torch
+
+from espnet2_cyclegan_vc.tasks.vc import VCTask
+
+
+class RecordingVCTask(VCTask):
+    @classmethod
+    def build_model(cls, args):
+        model = super().build_model(args)
+        cls.model, cls.initial, cls.first_batch = model, copy.deepcopy(model.state_dict()), {}
+
+        def record(module, args, kwargs):
+            if not cls.first_batch:
+                cls.first_batch = {k: kwargs[k].detach().clone() for k in ("src_feats", "trg_feats")}
+
+        model.register_forward_pre_hook(record, with_kwargs=True)
+        return model
+
+
+RecordingVCTask.main(cmd=sys.argv[2:])
+model = RecordingVCTask.model
+torch.save({"model": model.state_dict(), "initial": RecordingVCTask.initial,
+            "params": [name for name, _ in model.named_parameters()],
+            "first_batch": RecordingVCTask.first_batch},
+           f"{sys.argv[1]}/rank{torch.distributed.get_rank()}.pth")
+torch.distributed.barrier()  # as vc_train.main does
+torch.distributed.destroy_process_group()
+"""
+
+
 def test_distributed_training_two_cpu_processes(workdir, stats, tmp_path):
-    """Data-parallel training with torchrun and the gloo backend."""
+    """Data-parallel training with torchrun and gloo keeps the two ranks' models identical."""
     args = train_args(workdir, stats, max_epoch=1)
     args[args.index("--output_dir") + 1] = tmp_path / "exp_ddp"
+    script = tmp_path / "train_and_dump_ranks.py"
+    script.write_text(DDP_RANK_DUMP)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-           "--master_port", str(29500 + os.getpid() % 1000),
-           "-m", "espnet2_cyclegan_vc.bin.vc_train", *map(str, args),
+           "--master_port", str(29500 + os.getpid() % 1000), script, tmp_path, *args,
            "--dist_backend", "gloo", "--multiprocessing_distributed", "false", "--batch_size", "2"]
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True,
+    proc = subprocess.run(list(map(str, cmd)), cwd=workdir, capture_output=True, text=True,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert re.search(r"\[\S+:0/2\].*1epoch results", proc.stderr)
     ckpt = torch.load(tmp_path / "exp_ddp/checkpoint.pth", map_location="cpu", weights_only=False)
     assert int(ckpt["model"]["num_updates"]) == ITERS_PER_EPOCH
+    ranks = [torch.load(tmp_path / f"rank{r}.pth", map_location="cpu") for r in (0, 1)]
+    # Rank 0's dump is the model ESPnet saved.
+    assert ckpt["model"].keys() == ranks[0]["model"].keys()
+    assert all(torch.equal(v, ranks[0]["model"][k]) for k, v in ckpt["model"].items())
+    # Equal weights at the end are not trivial: the ranks trained on different
+    # data, and the updates moved every network away from its start.
+    for name in ("src_feats", "trg_feats"):
+        assert not torch.equal(ranks[0]["first_batch"][name], ranks[1]["first_batch"][name]), name
+    params = ranks[0]["params"]
+    for net in ("generator", "discriminator"):
+        assert any(not torch.equal(ranks[0]["model"][p], ranks[0]["initial"][p])
+                   for p in params if p.startswith(net)), f"{net} weights did not change"
+    # DDP all-reduces the gradients, so both replicas took the same steps.
+    assert ranks[1]["params"] == params
+    for p in params:
+        a, b = ranks[0]["model"][p], ranks[1]["model"][p]
+        assert torch.equal(a, b), f"{p}: the ranks differ by up to {(a - b).abs().max():.3g}"
 
 
 @pytest.mark.parametrize("seconds", [0.2, 60.0])

@@ -7,7 +7,8 @@ Measures, on this machine, in one run:
   1. training iterations per second at batch 1 x 128 frames through the real
      VCTask + GANTrainer (`vc_train`), beside a plain PyTorch loop of the same
      networks, losses and optimisers, for the paper's widths and the small
-     (mini recipe) widths;
+     ones: the networks, losses and optimisers of the mini recipe's training
+     file (egs2/mini_vc/vc1/conf/train_mini.yaml), at batch 1 x 128 frames;
   2. trainer variants: the discriminator turn reusing the generator turn's
      outputs (generator_first, the default) against recomputing them
      (discriminator first), and data loading in a worker process;
@@ -34,6 +35,7 @@ work on the machine slows it little). Writes <outdir>/variants.json.
 
 import argparse
 import json
+import logging
 import os
 import platform
 import re
@@ -47,17 +49,36 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from espnet2_cyclegan_vc.bin import add_log_level_argument, setup_logging
+from espnet2_cyclegan_vc.fileio import write_text_atomic
+
 PAPER = {}  # the task's defaults are the paper's widths
-SMALL = {
-    "generator_conf": dict(first_channels=32, downsample_channels=[64, 128], residual_hidden_channels=256,
-                           num_residual_blocks=3, upsample_channels=[256, 128]),
-    "discriminator_conf": dict(first_channels=16, downsample_channels=[32, 64, 128]),
-}
+REPO = Path(__file__).resolve().parents[2]  # the checkout holding egs2/ (an editable install)
+MINI_CONF = REPO / "egs2/mini_vc/vc1/conf/train_mini.yaml"
+# What the small setting takes from MINI_CONF: the model and its optimisers.
+# The run's length, batch, loading and checkpoints are the benchmark's own.
+MINI_KEYS = ("generator", "generator_conf", "discriminator", "discriminator_conf", "model_conf",
+             "optim", "optim_conf", "scheduler", "scheduler_conf",
+             "optim2", "optim2_conf", "scheduler2", "scheduler2_conf", "grad_clip")
 TINY = {
     "generator_conf": dict(first_channels=8, downsample_channels=[16, 32], residual_hidden_channels=32,
                            num_residual_blocks=1, upsample_channels=[32, 16]),
     "discriminator_conf": dict(first_channels=8, downsample_channels=[8, 16, 16]),
 }
+
+
+def small_conf(path: Path = MINI_CONF) -> dict:
+    """The small setting: the mini recipe's model and optimisers, batch 1 x 128 frames.
+
+    Read from the recipe's training file each time, so the benchmark measures
+    what the mini recipe trains; the file lies in the repository, not in the
+    installed package.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"benchmark: the small setting reads the mini recipe's {path}, "
+                                "which is not there (run from a checkout of the repository)")
+    conf = yaml.safe_load(path.read_text())
+    return {**{k: conf[k] for k in MINI_KEYS if k in conf}, "batch_size": 1, "segment_frames": 128}
 
 
 def child(args):
@@ -100,7 +121,7 @@ def w_extract(wav_scp, f0_method, nj):
 
     import soundfile
 
-    from espnet2_cyclegan_vc.train.unpaired import read_scp
+    from espnet2_cyclegan_vc.fileio import read_scp
 
     paths = [p for _, p in read_scp(wav_scp)]
     audio = sum(soundfile.info(p).duration for p in paths)
@@ -119,6 +140,11 @@ def _model_and_data(conf, segment, device="cpu"):
     from espnet2_cyclegan_vc.cyclegan_vc.discriminator import CycleGANVCDiscriminator
     from espnet2_cyclegan_vc.cyclegan_vc.generator import CycleGANVCGenerator
 
+    # The plain loop builds CycleGAN-VC's networks only: refuse a conf naming
+    # others rather than time a different model than vc_train trains.
+    for name in ("generator", "discriminator"):
+        if conf.get(name, "cyclegan_vc") != "cyclegan_vc":
+            raise ValueError(f"plain_train builds cyclegan_vc networks, not {name} {conf[name]}")
     torch.manual_seed(0)
     gens = [CycleGANVCGenerator(**conf.get("generator_conf", {})).to(device) for _ in range(2)]
     discs = [CycleGANVCDiscriminator(**conf.get("discriminator_conf", {})).to(device) for _ in range(2)]
@@ -127,9 +153,11 @@ def _model_and_data(conf, segment, device="cpu"):
 
 
 def w_plain_train(conf, iters, warmup, segment=128, device="cpu", cuda_graph=False):
-    """The same networks, losses and optimisers in a hand-written loop; the
-    model_conf options autocast_dtype and compile_networks applied as the
-    model applies them. On CUDA, cuDNN is set as ESPnet sets it by default
+    """The same networks, losses and optimisers in a hand-written loop: of
+    model_conf, the adversarial loss type, the loss weights, autocast_dtype
+    and compile_networks applied as the model applies them; the Adam rates and
+    betas of optim_conf and optim2_conf (the task's defaults where conf has
+    none). On CUDA, cuDNN is set as ESPnet sets it by default
     (deterministic, no benchmark) and each iteration ends synchronised.
 
     cuda_graph (CUDA only): the whole iteration (both turns' forward,
@@ -152,11 +180,18 @@ def w_plain_train(conf, iters, warmup, segment=128, device="cpu", cuda_graph=Fal
     if cuda:
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     (g_xy, g_yx), (d_x, d_y), x, y = _model_and_data(conf, segment, device)
-    gen_adv, dis_adv = GeneratorAdversarialLoss("bce"), DiscriminatorAdversarialLoss("bce")
-    adam = dict(betas=(0.5, 0.999), capturable=cuda_graph)
-    opt_g = torch.optim.Adam(list(g_xy.parameters()) + list(g_yx.parameters()), 2e-4, **adam)
-    opt_d = torch.optim.Adam(list(d_x.parameters()) + list(d_y.parameters()), 1e-4, **adam)
     opts = conf.get("model_conf", {})
+    loss_type = opts.get("adversarial_loss_type", "bce")
+    gen_adv, dis_adv = GeneratorAdversarialLoss(loss_type), DiscriminatorAdversarialLoss(loss_type)
+    lambda_cycle, lambda_identity = opts.get("lambda_cycle", 10.0), opts.get("lambda_identity", 5.0)
+
+    def adam(params, optim_conf, lr):
+        optim_conf = conf.get(optim_conf) or {}
+        betas = tuple(optim_conf.get("betas", (0.5, 0.999)))
+        return torch.optim.Adam(params, optim_conf.get("lr", lr), betas=betas, capturable=cuda_graph)
+
+    opt_g = adam(list(g_xy.parameters()) + list(g_yx.parameters()), "optim_conf", 2e-4)
+    opt_d = adam(list(d_x.parameters()) + list(d_y.parameters()), "optim2_conf", 1e-4)
     dtype = getattr(torch, opts["autocast_dtype"]) if opts.get("autocast_dtype") else None
     compile_networks = opts.get("compile_networks", False)
     if cuda_graph:
@@ -173,8 +208,8 @@ def w_plain_train(conf, iters, warmup, segment=128, device="cpu", cuda_graph=Fal
         with torch.autocast(**autocast):
             fake_y, fake_x = g_xy(x), g_yx(y)
             loss = gen_adv(d_y(fake_y).float()) + gen_adv(d_x(fake_x).float())
-            loss = loss + 10 * (l1_loss(g_yx(fake_y).float(), x) + l1_loss(g_xy(fake_x).float(), y))
-            loss = loss + 5 * (l1_loss(g_xy(y).float(), y) + l1_loss(g_yx(x).float(), x))
+            loss = loss + lambda_cycle * (l1_loss(g_yx(fake_y).float(), x) + l1_loss(g_xy(fake_x).float(), y))
+            loss = loss + lambda_identity * (l1_loss(g_xy(y).float(), y) + l1_loss(g_yx(x).float(), x))
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
         opt_g.step()
@@ -263,6 +298,10 @@ def w_espnet_timed_train(conf, seconds, iters_per_epoch, log_interval, workdir, 
                                                     *extra])
     log = Path(workdir) / (out.name + ".log")
 
+    # Read from the log, not from ESPnet's reporter record (checkpoint.pth):
+    # the run is stopped in mid-epoch, and the reporter keeps finished epochs
+    # only (their means, and the train phase's time without validation and
+    # checkpoints), and none at all if the first epoch does not end in time.
     def logged_intervals():
         return [(datetime.strptime(t, "%Y-%m-%d %H:%M:%S,%f").timestamp(),
                  (int(epoch) - 1) * iters_per_epoch + int(end), stats)
@@ -318,7 +357,7 @@ def w_convert(conf_dir, wav, seconds, logf0_stats):
     return {"audio_s": seconds, "wall_s": wall, "rtf": wall / seconds, "peak_rss_mib": peak_rss_mib()}
 
 
-RECIPE_CONF = Path(__file__).resolve().parents[2] / "egs2/vcc2016/vc1/conf"
+RECIPE_CONF = REPO / "egs2/vcc2016/vc1/conf"
 # (paper widths, CPU budget) configuration of each model, in RECIPE_CONF
 VARIANT_CONFIGS = {
     "CycleGAN-VC": ("tuning/train_cyclegan_vc.yaml", "train_cyclegan_vc_cpu.yaml"),
@@ -378,7 +417,7 @@ def run_variants(args):
             results["variants"][f"{name}, {scale}"] = r = worker(
                 "variant_step", config=str(RECIPE_CONF / config), iters=iters)
             r["config"] = config
-            print(f"{name} {scale}: {r['cpu_s_per_iter']:.3f} CPU s/it", file=sys.stderr)
+            logging.info("%s %s: %.3f CPU s/it", name, scale, r["cpu_s_per_iter"])
     return report(results, outdir / "variants.json", format_variants(results))
 
 
@@ -439,8 +478,8 @@ def run(args):
 def _run(args, work: Path):
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
+    confs = {"tiny": TINY} if args.quick else {"paper": PAPER, "small": small_conf()}
     scp = prepare_data(Path(args.vcc2016), work, args.num_utts)
-    confs = {"tiny": TINY} if args.quick else {"paper": PAPER, "small": SMALL}
     iters = args.iters
     results = {"machine": machine(), "settings": vars(args), "training": {}, "trainer_variants": {},
                "extraction": {}, "conversion": {}}
@@ -450,8 +489,7 @@ def _run(args, work: Path):
         espnet = worker("espnet_train", conf=conf, iters=iters, workdir=str(work))
         results["training"][name] = {"plain": plain, "espnet": espnet,
                                      "ratio": espnet["it_per_s"] / plain["it_per_s"]}
-        print(f"training {name}: espnet {espnet['it_per_s']:.3f} it/s, plain {plain['it_per_s']:.3f} it/s",
-              file=sys.stderr)
+        logging.info("training %s: espnet %.3f it/s, plain %.3f it/s", name, espnet["it_per_s"], plain["it_per_s"])
     small_name = "tiny" if args.quick else "small"
     small = confs[small_name]
     for label, extra in (("recompute fakes (discriminator first)", ["--generator_first", "false"]),
@@ -478,7 +516,7 @@ def _run(args, work: Path):
 
 def report(results, path: Path, table: str):
     """Write the results as JSON and print their table."""
-    path.write_text(json.dumps(results, indent=2) + "\n")
+    write_text_atomic(path, json.dumps(results, indent=2) + "\n")
     print(table)
     print(f"\nwrote {path}")
     return results
@@ -507,8 +545,7 @@ def format_table(r):
 
 def get_parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    here = Path(__file__).resolve().parents[2]
-    parser.add_argument("--vcc2016", default=os.environ.get("VCC2016", str(here.parent / "shared/vcc2016")),
+    parser.add_argument("--vcc2016", default=os.environ.get("VCC2016", str(REPO.parent / "shared/vcc2016")),
                         help="VCC2016 corpus root (real speech for extraction and training data)")
     parser.add_argument("--outdir", default="bench/results")
     parser.add_argument("--iters", type=int, default=10, help="Timed training iterations per setting")
@@ -520,11 +557,13 @@ def get_parser():
                         help="Measure the three models of the recipe's configurations instead (variants.json)")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--worker_args", help=argparse.SUPPRESS)
+    add_log_level_argument(parser)
     return parser
 
 
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
+    setup_logging(args.log_level)
     if args.worker:
         result = WORKERS[args.worker](**json.loads(args.worker_args))
         print(json.dumps(result))
