@@ -1,4 +1,9 @@
-"""Shared test helpers: where the real VCC2016 subset lives, and running the entry points."""
+"""Shared test helpers: where the real VCC2016 subset lives, running the entry points, a tiny model.
+
+The tests mirror the package: the test of ``espnet2_cyclegan_vc/<dir>/<module>.py`` is
+``test/<dir>/test_<module>.py`` (the networks of a folder share one file); ``test/egs2/``
+runs the recipes and their shell helpers.
+"""
 
 import logging
 import os
@@ -10,6 +15,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import torch
+
+from espnet2_cyclegan_vc.cyclegan_vc.discriminator import CycleGANVCDiscriminator
+from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import ESPnetCycleGANVCModel
+from espnet2_cyclegan_vc.cyclegan_vc.generator import CycleGANVCGenerator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,6 +42,28 @@ def needs(path: Path, what: str):
 
 
 needs_vcc2016 = needs(vcc2016_root() / "vcc2016_training", "VCC2016 corpus (set VCC2016=/path/to/extracted/corpus)")
+
+
+# ------------------------------------------------ a tiny model and a random batch
+
+G = dict(first_channels=8, downsample_channels=[16, 32], residual_hidden_channels=32,
+         num_residual_blocks=1, upsample_channels=[32, 16])
+D = dict(first_channels=8, downsample_channels=[8, 16, 16])
+
+
+def make_model(**kw):
+    torch.manual_seed(0)
+    return ESPnetCycleGANVCModel(
+        CycleGANVCGenerator(**G), CycleGANVCGenerator(**G),
+        CycleGANVCDiscriminator(**D), CycleGANVCDiscriminator(**D), None, None, **kw,
+    )
+
+
+def batch(seed=0, frames=32):
+    gen = torch.Generator().manual_seed(seed)
+    lengths = torch.tensor([frames, frames])
+    return dict(src_feats=torch.randn(2, frames, 24, generator=gen), src_feats_lengths=lengths,
+                trg_feats=torch.randn(2, frames, 24, generator=gen), trg_feats_lengths=lengths)
 
 
 def logged_errors(caplog) -> str:

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-UTILS = Path(__file__).resolve().parents[1] / "egs2/TEMPLATE/vc1/utils"
+from conftest import REPO_ROOT
+
+UTILS = REPO_ROOT / "egs2/TEMPLATE/vc1/utils"
 
 
 def run(script, *args, cwd, stdin=None, env=None):

@@ -4,12 +4,12 @@ adversarial loss and filling in frames, as options of the one model."""
 import pytest
 import torch
 
+from conftest import batch
 from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import ESPnetCycleGANVCModel
 from espnet2_cyclegan_vc.cyclegan_vc.generator import CycleGANVCGenerator
 from espnet2_cyclegan_vc.cyclegan_vc2.discriminator import PatchGANDiscriminator
 from espnet2_cyclegan_vc.cyclegan_vc2.generator import CycleGANVC2Generator
 from espnet2_cyclegan_vc.layers.gated_conv import GatedConv1d, GatedConv2d
-from test_espnet_model import batch
 
 G2 = dict(first_channels=8, downsample_channels=[8, 16], bottleneck_channels=16, residual_hidden_channels=16,
           num_residual_blocks=1, upsample_channels=[32, 16])

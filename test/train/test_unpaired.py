@@ -1,4 +1,5 @@
-"""Distributed ranks draw their own targets and crops (two real gloo processes)."""
+"""The unpaired segment preprocessor: short utterances, and distributed ranks that draw their own
+targets and crops (two real gloo processes)."""
 
 import os
 
@@ -56,3 +57,15 @@ def test_ranks_draw_different_segments_and_runs_repeat(tmp_path):
     # Not distributed: rank 0's stream.
     _draw(0, 1, root, port, False)
     assert np.array_equal(rank0, np.load(tmp_path / "draws_0_0.npy"))
+
+
+def test_short_utterances_are_repeated_to_the_segment_with_a_warning(caplog):
+    pre = UnpairedSegmentPreprocessor(train=True, segment_frames=128)
+    short = np.arange(50 * 24, dtype=np.float32).reshape(50, 24)
+    out = pre("000001-SF1_1", {"src_feats": short, "trg_feats": np.ones((300, 24), np.float32)})
+    assert out["src_feats"].shape == (128, 24) and out["trg_feats"].shape == (128, 24)
+    np.testing.assert_array_equal(out["src_feats"][50:100], short)
+    assert "50 frames < segment 128" in caplog.text and "1 short utterance" in caplog.text
+    # Validation and collect-stats keep whole utterances.
+    pre_valid = UnpairedSegmentPreprocessor(train=False, segment_frames=128)
+    assert pre_valid("k", {"src_feats": short})["src_feats"].shape == (50, 24)

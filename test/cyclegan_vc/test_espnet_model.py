@@ -7,28 +7,10 @@ import pytest
 import torch
 from espnet2.layers.global_mvn import GlobalMVN
 
+from conftest import D, G, batch, make_model
 from espnet2_cyclegan_vc.cyclegan_vc.discriminator import CycleGANVCDiscriminator
 from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import ESPnetCycleGANVCModel
 from espnet2_cyclegan_vc.cyclegan_vc.generator import CycleGANVCGenerator
-
-G = dict(first_channels=8, downsample_channels=[16, 32], residual_hidden_channels=32,
-         num_residual_blocks=1, upsample_channels=[32, 16])
-D = dict(first_channels=8, downsample_channels=[8, 16, 16])
-
-
-def make_model(**kw):
-    torch.manual_seed(0)
-    return ESPnetCycleGANVCModel(
-        CycleGANVCGenerator(**G), CycleGANVCGenerator(**G),
-        CycleGANVCDiscriminator(**D), CycleGANVCDiscriminator(**D), None, None, **kw,
-    )
-
-
-def batch(seed=0, frames=32):
-    gen = torch.Generator().manual_seed(seed)
-    lengths = torch.tensor([frames, frames])
-    return dict(src_feats=torch.randn(2, frames, 24, generator=gen), src_feats_lengths=lengths,
-                trg_feats=torch.randn(2, frames, 24, generator=gen), trg_feats_lengths=lengths)
 
 
 def test_trainer_contract():

@@ -10,8 +10,7 @@ import subprocess
 
 import pytest
 import torch
-from conftest import REPO_ROOT, needs_vcc2016, vcc2016_root
-from test_espnet_model import batch, make_model
+from conftest import REPO_ROOT, batch, make_model, needs_vcc2016, vcc2016_root
 
 from espnet2_cyclegan_vc.cyclegan_vc.loss import (
     DiscriminatorAdversarialLoss,
