@@ -90,16 +90,17 @@ def data_args(mode, names):
     return args
 
 
-def extract_training_speakers(root, speakers, world_yaml):
-    """WORLD features and log-F0 stats of VCC2016 training utterances, as stage 2-3 make them.
+def extract_training_speakers(root, speakers, world_yaml, corpus=None):
+    """WORLD features and log-F0 stats of training utterances, as stage 2-3 make them.
 
     Args:
         root: Working directory; writes root/<spk>/{feats,f0,...}.scp and
             root/logf0_<spk>.npz, then the pair list root/pairs/.
         speakers: ((source spk, ids), (target spk, ids)).
         world_yaml: WORLD settings file.
+        corpus: Folder of <spk>/<id>.wav; default VCC2016's vcc2016_training/.
     """
-    corpus = vcc2016_root() / "vcc2016_training"
+    corpus = corpus or vcc2016_root() / "vcc2016_training"
     for spk, ids in speakers:
         scp = root / f"{spk}.scp"
         scp.write_text("".join(f"{spk}_{i} {corpus / spk / f'{i}.wav'}\n" for i in ids))

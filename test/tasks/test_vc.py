@@ -51,10 +51,9 @@ def workdir(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="module")
-def stats(workdir):
+def collect_stats(workdir, speakers=("SF1", "TM3")):
     """ESPnet --collect_stats, one speaker at a time."""
-    for side, spk in (("src", "SF1"), ("trg", "TM3")):
+    for side, spk in zip(("src", "trg"), speakers):
         scp = workdir / spk / "feats.scp"
         run("vc_train", "--collect_stats", "true", "--config", workdir / "train.yaml",
             "--output_dir", workdir / f"stats_{side}",
@@ -65,7 +64,12 @@ def stats(workdir):
     return {side: workdir / f"stats_{side}/train/{side}_feats_stats.npz" for side in ("src", "trg")}
 
 
-def train_args(workdir, stats, max_epoch):
+@pytest.fixture(scope="module")
+def stats(workdir):
+    return collect_stats(workdir)
+
+
+def train_args(workdir, stats, max_epoch, speakers=("SF1", "TM3")):
     pairs = workdir / "pairs"
     names = [(pairs / "src_feats.scp", "src_feats"), (pairs / "trg_feats.scp", "trg_feats")]
     return [
@@ -75,8 +79,8 @@ def train_args(workdir, stats, max_epoch):
         "--src_normalize", "global_mvn", "--src_normalize_conf", f"stats_file={stats['src']}",
         "--trg_normalize", "global_mvn", "--trg_normalize_conf", f"stats_file={stats['trg']}",
         "--model_conf", f"identity_loss_updates={IDENTITY_UPDATES}",
-        "--model_conf", f"src_logf0_stats_file={workdir / 'logf0_SF1.npz'}",
-        "--model_conf", f"trg_logf0_stats_file={workdir / 'logf0_TM3.npz'}",
+        "--model_conf", f"src_logf0_stats_file={workdir / f'logf0_{speakers[0]}.npz'}",
+        "--model_conf", f"trg_logf0_stats_file={workdir / f'logf0_{speakers[1]}.npz'}",
         "--num_iters_per_epoch", ITERS_PER_EPOCH, "--max_epoch", max_epoch,
         "--seed", 3, "--resume", "true",
     ]
@@ -332,18 +336,39 @@ VARIANTS = {
 }
 
 
+MINI_SPEAKERS = ("MINIF", "MINIM")
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory):
+    """Features and statistics of a small mini corpus (4 training utterances per speaker)."""
+    from espnet2_cyclegan_vc.corpus.mini import generate_corpus
+
+    root = tmp_path_factory.mktemp("vc_task_mini")
+    generate_corpus(root / "corpus", num_train=4, num_eval=1, verbose=False)
+    with open(root / "world.yaml", "w") as f:
+        yaml.safe_dump(TINY["world_conf"], f)
+    extract_training_speakers(root, (("MINIF", range(100001, 100005)), ("MINIM", range(100005, 100009))),
+                              root / "world.yaml", corpus=root / "corpus/vcc2016_training")
+    with open(root / "train.yaml", "w") as f:
+        yaml.safe_dump(TINY, f)
+    return root, collect_stats(root, MINI_SPEAKERS)
+
+
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_variant_trains_resumes_and_converts(variant, workdir, stats, tmp_path):
-    """CycleGAN-VC2 / MaskCycleGAN-VC through the real task: one epoch, a
-    resumed second one that restores all four discriminators and their
-    optimiser, then conversion by the unchanged VoiceConverter."""
+def test_variant_trains_resumes_and_converts(variant, mini, tmp_path):
+    """CycleGAN-VC2 / MaskCycleGAN-VC through the real task on the mini
+    corpus: one epoch, a resumed second one that restores all four
+    discriminators and their optimiser, then conversion by the unchanged
+    VoiceConverter."""
+    workdir, stats = mini
     conf = {**TINY, **VARIANTS[variant]}
     config = tmp_path / "train.yaml"
     config.write_text(yaml.safe_dump(conf))
     exp = tmp_path / "exp"
 
     def train(max_epoch):
-        args = train_args(workdir, stats, max_epoch)
+        args = train_args(workdir, stats, max_epoch, MINI_SPEAKERS)
         args[args.index("--config") + 1] = config
         args[args.index("--output_dir") + 1] = exp
         return run("vc_train", *args, cwd=workdir)
@@ -371,8 +396,8 @@ def test_variant_trains_resumes_and_converts(variant, workdir, stats, tmp_path):
     assert config_yaml["generator"] == "cyclegan_vc2" and config_yaml["discriminator"] == "patchgan"
 
     vc = VoiceConverter(exp / "config.yaml", exp / "latest.pth")
-    wav, fs = soundfile.read(vcc2016_root() / "evaluation_all/SF1/200001.wav")
-    for direction in ("src_to_trg", "trg_to_src"):
+    for direction, spk in (("src_to_trg", "MINIF"), ("trg_to_src", "MINIM")):
+        wav, fs = soundfile.read(workdir / f"corpus/evaluation_all/{spk}/200001.wav")
         out = vc(wav, fs, direction=direction)
         assert np.all(np.isfinite(out)) and abs(len(out) - len(wav)) <= 0.01 * fs
         assert 1e-3 < np.abs(out).max()
