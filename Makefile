@@ -29,7 +29,7 @@ define make_venv
 	$(1) -m venv $(2)
 	$(2)/bin/python -m pip install --quiet '$(PIP_VERSION)'
 	$(2)/bin/python -m pip install --quiet -c $(3) -e '.[test]'
-	$(2)/bin/python -c "import espnet2.tasks.abs_task, pyworld, kaldiio, espeakng_loader, espnet2_cyclegan_vc"
+	$(2)/bin/python -c "import espnet2.tasks.abs_task, pyworld, kaldiio, espeakng_loader, pysptk, resemblyzer, espnet2_cyclegan_vc"
 	touch $(2)/.installed
 endef
 

@@ -24,6 +24,11 @@ install_requires = [
     "tensorboard",
     "matplotlib",
     "espeakng-loader",
+    # Scoring: SPTK mel-cepstra for the standard MCD (builds from source with a
+    # C compiler), and Resemblyzer's speaker encoder, whose weights ship in the
+    # package (speaker similarity offline).
+    "pysptk>=1.0.1",
+    "resemblyzer>=0.1.4",
 ]
 
 setup(

@@ -10,7 +10,7 @@ import argparse
 import dataclasses
 import math
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import pyworld
@@ -114,11 +114,14 @@ class WorldFeatures:
         f0: (T,) F0 in Hz, 0 on unvoiced frames.
         mcep: (T, mcep_dim) mel-cepstrum coded from the spectral envelope.
         ap: (T, fft_size // 2 + 1) aperiodicity.
+        sp: (T, fft_size // 2 + 1) spectral envelope the mcep codes, kept only
+            when asked for (analyze's keep_envelope), else None.
     """
 
     f0: np.ndarray
     mcep: np.ndarray
     ap: np.ndarray
+    sp: Optional[np.ndarray] = None
 
     @property
     def num_frames(self) -> int:
@@ -160,14 +163,23 @@ def prepare_wav(wav: np.ndarray, file_fs: int, fs: int, name: str = "<array>") -
     return np.ascontiguousarray(wav)
 
 
-def analyze(wav: np.ndarray, config: WorldConfig, name: str = "<array>") -> WorldFeatures:
-    """WORLD analysis of a mono float64 signal sampled at config.fs.
+def analyze_envelope(wav: np.ndarray, config: WorldConfig, name: str = "<array>") -> Tuple[np.ndarray, np.ndarray]:
+    """F0 and CheapTrick spectral envelope of a mono float64 signal at config.fs.
+
+    Returns:
+        (f0, sp): (T,) F0 in Hz (0 unvoiced) and (T, fft_size // 2 + 1) power
+        spectral envelope.
 
     Raises:
-        AudioError: the signal is too short for one frame, or the analysis
-            produced non-finite values (e.g. digital silence); names `name`.
+        AudioError: the signal is too short for one frame, is digital silence,
+            or the analysis produced non-finite values; names `name`.
     """
-    wav = np.ascontiguousarray(wav, dtype=np.float64)
+    f0, _, sp = _f0_and_envelope(np.ascontiguousarray(wav, dtype=np.float64), config, name)
+    return f0, sp
+
+
+def _f0_and_envelope(wav: np.ndarray, config: WorldConfig, name: str) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(f0, frame times, sp) of analyze_envelope; d4c needs the times."""
     if len(wav) < config.resolved_fft_size // 4:
         raise AudioError(
             f"{name}: {len(wav)} samples is too short for WORLD analysis at "
@@ -186,12 +198,31 @@ def analyze(wav: np.ndarray, config: WorldConfig, name: str = "<array>") -> Worl
             frame_period=config.frame_period,
         )
         f0 = pyworld.stonemask(wav, f0, t, config.fs)
-    fft_size = config.resolved_fft_size
-    sp = pyworld.cheaptrick(wav, f0, t, config.fs, f0_floor=config.f0_floor, fft_size=fft_size)
-    ap = pyworld.d4c(wav, f0, t, config.fs, fft_size=fft_size)
+    sp = pyworld.cheaptrick(wav, f0, t, config.fs, f0_floor=config.f0_floor, fft_size=config.resolved_fft_size)
+    for key, value in (("f0", f0), ("sp", sp)):
+        if not np.all(np.isfinite(value)):
+            raise AudioError(f"{name}: WORLD analysis gave non-finite {key}")
+    return f0, t, sp
+
+
+def analyze(
+    wav: np.ndarray, config: WorldConfig, name: str = "<array>", keep_envelope: bool = False
+) -> WorldFeatures:
+    """WORLD analysis of a mono float64 signal sampled at config.fs.
+
+    keep_envelope keeps the uncoded spectral envelope in the result (scoring
+    reads it; it is 20 times the size of the mcep).
+
+    Raises:
+        AudioError: the signal is too short for one frame, or the analysis
+            produced non-finite values (e.g. digital silence); names `name`.
+    """
+    wav = np.ascontiguousarray(wav, dtype=np.float64)
+    f0, t, sp = _f0_and_envelope(wav, config, name)
+    ap = pyworld.d4c(wav, f0, t, config.fs, fft_size=config.resolved_fft_size)
     mcep = pyworld.code_spectral_envelope(sp, config.fs, config.mcep_dim)
-    feats = WorldFeatures(f0=f0, mcep=mcep, ap=ap)
-    for key in ("f0", "mcep", "ap"):
+    feats = WorldFeatures(f0=f0, mcep=mcep, ap=ap, sp=sp if keep_envelope else None)
+    for key in ("mcep", "ap"):
         if not np.all(np.isfinite(getattr(feats, key))):
             raise AudioError(f"{name}: WORLD analysis gave non-finite {key}")
     return feats

@@ -37,7 +37,7 @@ from typing import Dict, List, Optional, Sequence
 from urllib.parse import quote
 
 from espnet2_cyclegan_vc.bin import add_log_level_argument, run_main, setup_logging
-from espnet2_cyclegan_vc.bin.summarize_scores import ROWS
+from espnet2_cyclegan_vc.bin.summarize_scores import ROWS, SIMILARITY_ROWS, similarity_value
 from espnet2_cyclegan_vc.fileio import atomic_output, write_text_atomic
 from espnet2_cyclegan_vc.scoring import MatchedSet, match_scps
 
@@ -254,6 +254,21 @@ def score_table(directions: List[ScoredDirection], labels: Sequence[str]) -> str
         for d in directions
     )
     rows.append(f'<tr data-metric="pause_power_change"><th>pause power change [dB]</th>{cells}</tr>')
+    for key, title in SIMILARITY_ROWS:
+        cells = ""
+        for d in directions:
+            similarity = d.summary.get("speaker_similarity")
+            if not similarity:
+                cells += '<td class="num">n/a</td><td class="num">n/a</td>'
+                continue
+            conv, base = similarity["converted"][key], similarity["baseline"][key]
+            # to_source: lower is better; the others: higher.
+            better = None not in (conv, base) and (conv < base if key == "to_source" else conv > base)
+            cells += (f'<td class="{"num better" if better else "num"}" data-mean="{conv!r}">'
+                      f'{similarity_value(similarity, "converted", key)}</td>'
+                      f'<td class="num" data-mean="{base!r}">{similarity_value(similarity, "baseline", key)}'
+                      f'<br><span class="note">ceiling {similarity_value(similarity, "ceiling", key)}</span></td>')
+        rows.append(f'<tr data-metric="spk_sim_{key}"><th>{_e(title)}</th>{cells}</tr>')
     return (f'<table class="scores"><tr><th rowspan="2">metric</th>{head}</tr>'
             f"<tr>{sub}</tr>{''.join(rows)}</table>")
 
@@ -271,6 +286,9 @@ def _sentence_cell(d: ScoredDirection, sentence: str, links: MediaLinks) -> str:
         for key, label, unit in SENTENCE_SCORES
     ]
     lines.append(f"pause power change: {_number(scores.get('pause_power_change'), 1)} dB")
+    if scores.get("spk_sim_target_converted") is not None:
+        lines.append(f"speaker similarity to target: {_number(scores.get('spk_sim_target_converted'))}"
+                     f" (baseline {_number(scores.get('spk_sim_target_baseline'))})")
     parts.append('<div class="note sentence-scores" data-utt="{}">{}</div>'.format(
         _e(utt), "<br>".join(_e(x) for x in lines)))
     png = d.plots.get(sentence)
@@ -336,7 +354,9 @@ def build_page(decode_dirs: Sequence[Path], output: Path, num_utts: int = 5,
 <h1>{_e(title)}</h1>
 <p class="note">Scores: converted speech against the target speaker's recording of the
 same sentence, and the unconverted source against it (the baseline); mean ± std over the
-scored sentences; bold = better than the baseline. MCD and log-F0 RMSE: lower is better.
+scored sentences; bold = better than the baseline. MCD and log-F0 RMSE: lower is better;
+speaker similarity (cosine of speaker embeddings to each speaker's centroid): closer to the
+target is better, and the ceiling is the target speaker's own recordings.
 Audio: {shown} per direction. Pictures: WORLD envelopes of source, converted and target,
 and the frame power over the source's pauses.</p>
 {''.join(sections)}

@@ -19,6 +19,17 @@ ROWS = (
     ("logf0_rmse", "log-F0 RMSE [ln Hz]"),
     ("f0corr", "F0 corr"),
 )
+# summary.json speaker_similarity keys: converted, baseline and ceiling of each.
+SIMILARITY_ROWS = (
+    ("to_target", "speaker similarity to the target [cos]"),
+    ("to_source", "speaker similarity to the source [cos]"),
+    ("closer_to_target", "closer to the target than to the source [share]"),
+)
+
+
+def similarity_value(similarity: dict, role: str, key: str) -> str:
+    value = similarity[role][key]
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def _cell(stats: dict) -> str:
@@ -32,10 +43,11 @@ def results_table(decode_dir: Path, directions) -> str:
         f"# Objective scores: {decode_dir}",
         "",
         "Converted = converted vs the target speaker's real utterance; baseline = the "
-        "unconverted source vs the same target utterance (mean ± std over sentences).",
+        "unconverted source vs the same target utterance (mean ± std over sentences); "
+        "ceiling = the target speaker's own utterances (speaker similarity only).",
         "",
-        "| direction | sentences | metric | converted | baseline |",
-        "|---|---|---|---|---|",
+        "| direction | sentences | metric | converted | baseline | ceiling |",
+        "|---|---|---|---|---|---|",
     ]
     settings = None
     for d in directions:
@@ -48,13 +60,20 @@ def results_table(decode_dir: Path, directions) -> str:
             lines.append(
                 f"| {summary['direction']} | {summary['num_scored']} | {title} | "
                 f"{_cell(summary['metrics'][key + '_converted'])} | "
-                f"{_cell(summary['metrics'][key + '_baseline'])} |"
+                f"{_cell(summary['metrics'][key + '_baseline'])} | |"
             )
         # The source is its own baseline here: 0 dB by definition.
         lines.append(
             f"| {summary['direction']} | {summary['num_scored']} | pause power change [dB] | "
-            f"{_cell(summary['metrics']['pause_power_change'])} | 0 |"
+            f"{_cell(summary['metrics']['pause_power_change'])} | 0 | |"
         )
+        similarity = summary.get("speaker_similarity")
+        for key, title in SIMILARITY_ROWS if similarity else ():
+            lines.append(
+                f"| {summary['direction']} | {similarity['converted']['count']} | {title} | "
+                + " | ".join(similarity_value(similarity, role, key) for role in ("converted", "baseline", "ceiling"))
+                + " |"
+            )
     lines += ["", "Settings:", ""]
     lines += [f"- {k}: {v}" for k, v in (settings or {}).items()]
     lines += ["", "Converted wavs (listed in wav.scp):"]

@@ -14,9 +14,10 @@ Each input and reference utterance is analysed once; per checkpoint only the
 converted speech is synthesised and analysed again. Outputs (written
 atomically, curve.json last):
     OUTDIR/curve.tsv: one line per checkpoint and direction.
-    OUTDIR/curve.png: MCD (all frames, speech frames), log-F0 RMSE and the
-        pause power change against generator updates, with the baselines as
-        dashed lines.
+    OUTDIR/curve.png: MCD (all frames, speech frames), log-F0 RMSE, the
+        pause power change and (with --src_centroid/--trg_centroid) the
+        speaker similarity to the target against generator updates, with the
+        baselines as dashed lines.
     OUTDIR/curve.json: the same numbers, the sentences used and the settings.
 
 The evaluation sentences are the test set: read the curve to understand a
@@ -48,9 +49,18 @@ from espnet2_cyclegan_vc.scoring import (
     scoring_features,
     sentence_ids,
 )
-from espnet2_cyclegan_vc.world import WorldConfig, WorldFeatures, analyze, decode_ap, load_wav
+from espnet2_cyclegan_vc.scoring.metrics import wav_features
+from espnet2_cyclegan_vc.scoring.speaker import (
+    ENCODER_FS,
+    SkippedUtterance,
+    SpeakerCentroid,
+    SpeakerEncoder,
+    cosine,
+)
+from espnet2_cyclegan_vc.world import WorldConfig, WorldFeatures, analyze, decode_ap, load_wav, prepare_wav
 
 CURVE_METRICS = ("mcd", "mcd_speech", "logf0_rmse")
+SIMILARITY_METRICS = ("spk_sim_target", "spk_closer_to_target")
 _EPOCH_FILE = re.compile(r"^(\d+)epoch\.pth$")
 
 
@@ -89,10 +99,10 @@ class _Analysis:
         self.config = config
 
     def __call__(self, path: str) -> Tuple[WorldFeatures, ScoringFeatures]:
-        feats = analyze(load_wav(path, self.config.fs), self.config, name=path)
+        feats = analyze(load_wav(path, self.config.fs), self.config, name=path, keep_envelope=True)
         # Coded aperiodicity is 20x smaller; conversion decodes it again.
         compact = WorldFeatures(f0=feats.f0, mcep=feats.mcep, ap=feats.coded_ap(self.config))
-        return compact, scoring_features(feats.f0, feats.mcep, self.config)
+        return compact, scoring_features(feats.f0, feats.sp, self.config)
 
 
 class _ConvertedAnalysis:
@@ -103,8 +113,7 @@ class _ConvertedAnalysis:
 
     def __call__(self, item: Tuple[str, np.ndarray]) -> ScoringFeatures:
         name, wav = item
-        feats = analyze(wav, self.config, name=name)
-        return scoring_features(feats.f0, feats.mcep, self.config)
+        return wav_features(wav, self.config, name=name)
 
 
 def _fmt(value: Optional[float], spec: str = ".3f") -> str:
@@ -120,6 +129,31 @@ def _means(scores: List[dict]) -> Dict[str, Optional[float]]:
     return {m: _mean(s[m] for s in scores) for m in CURVE_METRICS}
 
 
+class _Similarity:
+    """Speaker similarity of waveforms to the output speaker's centroid (and the share
+    closer to it than to the input speaker's), or nothing without centroids."""
+
+    def __init__(self, centroids: Optional[Dict[str, SpeakerCentroid]], fs: int):
+        self.centroids, self.fs = centroids, fs
+        self.encoder = None if centroids is None else SpeakerEncoder()
+
+    def __call__(self, wavs: Sequence[Tuple[str, np.ndarray]], in_side: str, out_side: str) -> dict:
+        if self.encoder is None:
+            return {}
+        pairs = []
+        for name, wav in wavs:
+            try:
+                emb = self.encoder.embed(prepare_wav(wav, self.fs, ENCODER_FS, name=name), name=name)
+            except SkippedUtterance as e:
+                logging.warning("Speaker similarity: skipping %s", e)
+                continue
+            pairs.append((cosine(emb, self.centroids[out_side].vector), cosine(emb, self.centroids[in_side].vector)))
+        if not pairs:
+            return dict(spk_sim_target=None, spk_closer_to_target=None)
+        arr = np.array(pairs)
+        return dict(spk_sim_target=float(arr[:, 0].mean()), spk_closer_to_target=float(np.mean(arr[:, 0] > arr[:, 1])))
+
+
 def learning_curve(
     exp_dir: Path,
     src_wav_scp: str,
@@ -132,8 +166,13 @@ def learning_curve(
     nj: int = 1,
     train_config: Optional[Path] = None,
     every: int = 1,
+    centroids: Optional[Dict[str, SpeakerCentroid]] = None,
 ) -> dict:
-    """Score every epoch checkpoint of exp_dir; see the module docstring."""
+    """Score every epoch checkpoint of exp_dir; see the module docstring.
+
+    centroids: {"src": ..., "trg": ...} speaker centroids for the speaker
+    similarity; None leaves it out.
+    """
     start = time.perf_counter()
     exp_dir = Path(exp_dir)
     train_config = Path(train_config or exp_dir / "config.yaml")
@@ -144,6 +183,7 @@ def learning_curve(
     (outdir / "curve.json").unlink(missing_ok=True)
 
     config = VoiceConverter(train_config, checkpoints[-1][1]).world
+    similarity = _Similarity(centroids, config.fs)
     wavs = {"src": [s[1] for s in sentences], "trg": [s[2] for s in sentences]}
     logging.info(
         "%d checkpoint(s), %d sentence(s) x %d direction(s); analysing the inputs (nj=%d)",
@@ -157,6 +197,7 @@ def learning_curve(
             baseline[d] = _means(
                 [score_features(ref, inp[1]) for inp, (_, ref) in zip(analysed[in_side], analysed[out_side])]
             )
+            baseline[d].update(similarity([(p, load_wav(p, config.fs)) for p in wavs[in_side]], in_side, out_side))
         points = []
         for epoch, path in checkpoints:
             converter = VoiceConverter(train_config, path)
@@ -175,12 +216,14 @@ def learning_curve(
                     pause_power_change(inp.power_db, hyp.power_db)
                     for hyp, (_, inp) in zip(converted, analysed[in_side])
                 )
+                means.update(similarity(items, in_side, out_side))
                 points.append(dict(epoch=epoch, updates=updates, direction=d, **means))
                 logging.info(
                     "%s (%d updates) %s: MCD %.3f (speech %.3f) dB, log-F0 RMSE %s, pause power "
-                    "change %s dB; baseline MCD %.3f",
+                    "change %s dB, speaker similarity to the target %s; baseline MCD %.3f",
                     path.name, updates, d, means["mcd"], means["mcd_speech"], _fmt(means["logf0_rmse"]),
-                    _fmt(means["pause_power_change"], "+.1f"), baseline[d]["mcd"],
+                    _fmt(means["pause_power_change"], "+.1f"), _fmt(means.get("spk_sim_target")),
+                    baseline[d]["mcd"],
                 )
     names = {"src_to_trg": f"{srcspk}->{trgspk}", "trg_to_src": f"{trgspk}->{srcspk}"}
     result = {
@@ -199,15 +242,16 @@ def learning_curve(
 
 
 def curve_tsv(points: List[dict], baseline: Dict[str, dict]) -> str:
-    cols = (["epoch", "updates", "direction"] + list(CURVE_METRICS) + ["pause_power_change"]
-            + [f"{m}_baseline" for m in CURVE_METRICS])
+    metrics = CURVE_METRICS + tuple(m for m in SIMILARITY_METRICS if points and m in points[0])
+    cols = (["epoch", "updates", "direction"] + list(metrics) + ["pause_power_change"]
+            + [f"{m}_baseline" for m in metrics])
     lines = ["\t".join(cols)]
     for p in points:
         base = baseline[p["direction"]]
         lines.append("\t".join(
             [str(p["epoch"]), str(p["updates"]), p["direction"]]
-            + [_fmt(p[m], ".4f") for m in CURVE_METRICS + ("pause_power_change",)]
-            + [_fmt(base[m], ".4f") for m in CURVE_METRICS]
+            + [_fmt(p[m], ".4f") for m in metrics + ("pause_power_change",)]
+            + [_fmt(base[m], ".4f") for m in metrics]
         ))
     return "\n".join(lines) + "\n"
 
@@ -219,7 +263,7 @@ def plot_curve(result: dict, out_png: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax_mcd, ax_f0, ax_pause) = plt.subplots(1, 3, figsize=(16, 4.5), constrained_layout=True)
+    fig, (ax_mcd, ax_f0, ax_pause, ax_spk) = plt.subplots(1, 4, figsize=(21, 4.5), constrained_layout=True)
     for k, (d, name) in enumerate(result["directions"].items()):
         color = f"C{k}"
         pts = [p for p in result["points"] if p["direction"] == d]
@@ -235,11 +279,16 @@ def plot_curve(result: dict, out_png: Path) -> None:
             ax_f0.axhline(base["logf0_rmse"], color=color, ls="--", lw=1, label=f"{name} baseline")
         if all(p["pause_power_change"] is not None for p in pts):
             ax_pause.plot(x, [p["pause_power_change"] for p in pts], "o-", color=color, label=name)
+        if all(p.get("spk_sim_target") is not None for p in pts):
+            ax_spk.plot(x, [p["spk_sim_target"] for p in pts], "o-", color=color, label=name)
+        if base.get("spk_sim_target") is not None:
+            ax_spk.axhline(base["spk_sim_target"], color=color, ls="--", lw=1, label=f"{name} baseline")
     ax_pause.axhline(0.0, color="k", ls="--", lw=1, label="as quiet as the source")
     ax_pause.set_ylabel("pause power change [dB]")
     ax_mcd.set_ylabel("MCD [dB]")
     ax_f0.set_ylabel("log-F0 RMSE [ln Hz]")
-    for ax in (ax_mcd, ax_f0, ax_pause):
+    ax_spk.set_ylabel("speaker similarity to the target [cos]")
+    for ax in (ax_mcd, ax_f0, ax_pause, ax_spk):
         ax.set_xlabel("generator updates")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -263,6 +312,10 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--every", type=positive_int, default=1,
                         help="score every N-th epoch model (and always the last one)")
     parser.add_argument("--outdir", required=True, type=Path)
+    parser.add_argument("--src_centroid", default=None,
+                        help="source speaker's centroid (bin.speaker_centroid); with --trg_centroid, "
+                        "adds the speaker similarity to the curve")
+    parser.add_argument("--trg_centroid", default=None, help="target speaker's centroid")
     add_log_level_argument(parser)
     return parser
 
@@ -270,11 +323,20 @@ def get_parser() -> argparse.ArgumentParser:
 def main(cmd: Optional[Sequence[str]] = None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args.log_level)
-    run_main("vc_learning_curve", lambda: learning_curve(
-        args.exp_dir, args.src_wav_scp, args.trg_wav_scp, args.srcspk, args.trgspk, args.outdir,
-        num_utts=args.num_utts or None, directions=args.directions, nj=args.nj,
-        train_config=args.train_config, every=args.every,
-    ))
+    if (args.src_centroid is None) != (args.trg_centroid is None):
+        raise SystemExit("vc_learning_curve: error: --src_centroid and --trg_centroid go together")
+
+    def job():
+        centroids = None
+        if args.src_centroid is not None:
+            centroids = {"src": SpeakerCentroid.load(args.src_centroid), "trg": SpeakerCentroid.load(args.trg_centroid)}
+        learning_curve(
+            args.exp_dir, args.src_wav_scp, args.trg_wav_scp, args.srcspk, args.trgspk, args.outdir,
+            num_utts=args.num_utts or None, directions=args.directions, nj=args.nj,
+            train_config=args.train_config, every=args.every, centroids=centroids,
+        )
+
+    run_main("vc_learning_curve", job)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 """Objective scores of converted speech against the target speaker's real speech.
 
-Scores every converted utterance (MCD over all frames and over speech frames,
-log-F0 RMSE, F0 correlation; settings in
+Scores every converted utterance (mel-cepstral distortion over all frames
+and over speech frames, log-F0 RMSE, F0 correlation; settings in
 :mod:`espnet2_cyclegan_vc.scoring`) against the target speaker's utterance of
 the same sentence, and beside it the no-conversion baseline (the source
-utterance against the same target utterance).
+utterance against the same target utterance). Given the two speakers'
+centroids (``bin.speaker_centroid``), also the speaker similarity of the
+converted utterances, the baseline and the ceiling (the target speaker's own
+utterances): cosine to the target and to the source centroid, and the share
+of utterances closer to the target.
 
 Example:
     python -m espnet2_cyclegan_vc.bin.vc_score \
         --converted_scp exp/.../eval_SF1/wav.scp \
         --source_scp data/eval_SF1/wav.scp --target_scp data/eval_TM3/wav.scp \
         --source_spk SF1 --target_spk TM3 --outdir exp/.../score_SF1_TM3 \
-        --world_conf '{"f0_method": "harvest"}' --nj 4
+        --world_conf '{"f0_method": "harvest"}' --nj 4 \
+        --target_centroid exp/speaker_centroids/TM3.npz --source_centroid exp/speaker_centroids/SF1.npz
 
 Outputs (each written atomically; summary.json last, so its presence means the
 run finished):
@@ -40,6 +45,8 @@ from espnet2_cyclegan_vc.scoring import (
     settings_dict,
     summarize,
 )
+from espnet2_cyclegan_vc.scoring.directory import SIMILARITY_COLUMNS, SIMILARITY_ROLES
+from espnet2_cyclegan_vc.scoring.speaker import ENCODER_NAME, SpeakerCentroid, SpeakerEncoder
 from espnet2_cyclegan_vc.world import WorldConfig, world_conf_arg
 
 TSV_COLUMNS = ["id"] + [f"{m}_{side}" for m in METRICS for side in ("converted", "baseline")]
@@ -74,6 +81,10 @@ def get_parser() -> argparse.ArgumentParser:
                         help="worker processes for WORLD analysis")
     parser.add_argument("--num_plots", type=int_at_least(0), default=1,
                         help="envelope pictures of the first N sentences (0: none)")
+    parser.add_argument("--target_centroid", default=None,
+                        help="target speaker's centroid (bin.speaker_centroid npz); with "
+                        "--source_centroid, adds speaker similarity")
+    parser.add_argument("--source_centroid", default=None, help="source speaker's centroid npz")
     return parser
 
 
@@ -81,7 +92,7 @@ def _fmt(value, width: int = 8, digits: int = 3) -> str:
     return f"{'NA':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
 
 
-def format_table(rows: List[dict], summary: dict, direction: str) -> str:
+def format_table(rows: List[dict], summary: dict, direction: str, similarity: Optional[dict] = None) -> str:
     """Readable per-sentence table, converted beside baseline, with the means."""
     idw = max([len("id"), len("mean")] + [len(r["id"]) for r in rows])
     titles = ("MCD [dB]", "MCD speech [dB]", "log-F0 RMSE", "F0 corr")
@@ -101,6 +112,15 @@ def format_table(rows: List[dict], summary: dict, direction: str) -> str:
             for m in METRICS
         )
         lines.append(f"{stat:<{idw}}{cells}")
+    if similarity is not None:
+        lines.append("Speaker similarity (cosine to the speaker centroids; closer = share nearer the target):")
+        for role, what in (("converted", "converted"), ("baseline", "source (baseline)"),
+                           ("ceiling", "target (ceiling)")):
+            r = similarity[role]
+            lines.append(
+                f"  {what:<18} to target {_fmt(r['to_target'], 6)}  to source {_fmt(r['to_source'], 6)}"
+                f"  closer {_fmt(r['closer_to_target'], 6, 2)}  ({r['count']} utts, {r['skipped']} skipped)"
+            )
     return "\n".join(lines)
 
 
@@ -110,7 +130,7 @@ def tsv_text(rows: List[dict]) -> str:
             return "NA"
         return f"{v:.6f}" if isinstance(v, float) else str(v)
 
-    cols = TSV_COLUMNS + TSV_EXTRA
+    cols = TSV_COLUMNS + TSV_EXTRA + [c for c in SIMILARITY_COLUMNS if rows and c in rows[0]]
     lines = ["\t".join(cols)] + ["\t".join(cell(r[c]) for c in cols) for r in rows]
     return "\n".join(lines) + "\n"
 
@@ -126,6 +146,7 @@ def build_summary(args: argparse.Namespace, result: DirectoryScores, stats: dict
         "num_unmatched": {role: len(ids) for role, ids in unmatched.items()},
         "unmatched_ids": unmatched,
         "metrics": stats,
+        "speaker_similarity": _similarity_summary(args, result),
         "settings": settings_dict(args.world_conf),
         "inputs": {
             "converted_scp": str(Path(args.converted_scp).resolve()),
@@ -136,6 +157,24 @@ def build_summary(args: argparse.Namespace, result: DirectoryScores, stats: dict
         "plots": plots,
         "elapsed_seconds": round(elapsed, 2),
     }
+
+
+def _similarity_summary(args: argparse.Namespace, result: DirectoryScores) -> Optional[dict]:
+    if result.speaker_similarity is None:
+        return None
+    out = {role: result.speaker_similarity[role] for role in SIMILARITY_ROLES}
+    out["settings"] = {
+        "encoder": ENCODER_NAME,
+        "measure": "cosine of an utterance's embedding to each speaker's centroid (unit-norm mean "
+                   "embedding of that speaker's training utterances)",
+        "closer_to_target": "share of embedded utterances whose cosine to the target centroid is "
+                            "higher than to the source centroid",
+        "roles": "converted: converted speech; baseline: the source utterances; ceiling: the "
+                 "target speaker's own utterances of the same sentences",
+        "target_centroid": str(Path(args.target_centroid).resolve()),
+        "source_centroid": str(Path(args.source_centroid).resolve()),
+    }
+    return out
 
 
 def plot_sentence(result: DirectoryScores, row: dict, outdir: Path,
@@ -168,9 +207,16 @@ def run(args: argparse.Namespace) -> dict:
         summary_path.unlink()
     config = args.world_conf
     logging.info("WORLD settings: %s", config.to_dict())
+    if (args.target_centroid is None) != (args.source_centroid is None):
+        raise ValueError("--target_centroid and --source_centroid go together (speaker similarity)")
+    centroids = None
+    if args.target_centroid is not None:
+        centroids = (SpeakerCentroid.load(args.target_centroid), SpeakerCentroid.load(args.source_centroid))
     result = score_directory(
         args.converted_scp, args.source_scp, args.target_scp,
-        args.source_spk, args.target_spk, config, nj=args.nj,
+        args.source_spk, args.target_spk, config, nj=args.nj, centroids=centroids,
+        # Built before the analysis, so a missing encoder is reported at once.
+        encoder=None if centroids is None else SpeakerEncoder(),
     )
     stats = summarize(result.rows)
     write_text_atomic(outdir / "scores.tsv", tsv_text(result.rows))
@@ -183,7 +229,7 @@ def run(args: argparse.Namespace) -> dict:
     summary = build_summary(args, result, stats, elapsed, plots)
     write_text_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
 
-    print(format_table(result.rows, stats, summary["direction"]))
+    print(format_table(result.rows, stats, summary["direction"], summary["speaker_similarity"]))
     logging.info(
         "Scored %d sentence(s) in %.1f s (%.2f s per sentence); wrote %s",
         len(result.rows), elapsed, elapsed / len(result.rows), outdir,

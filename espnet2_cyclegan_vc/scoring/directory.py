@@ -16,7 +16,21 @@ from espnet2_cyclegan_vc.scoring.metrics import (
     pause_power_change,
     score_features,
 )
+from espnet2_cyclegan_vc.scoring.speaker import (
+    SpeakerCentroid,
+    SpeakerEncoder,
+    similarity_to,
+    summarize_similarity,
+    warn_skipped,
+)
 from espnet2_cyclegan_vc.world import WorldConfig
+
+# Per-sentence speaker-similarity columns: cosine to the target / source centroid
+# of the converted, baseline (source) and ceiling (target's own) utterances.
+SIMILARITY_ROLES = ("converted", "baseline", "ceiling")
+SIMILARITY_COLUMNS = tuple(
+    f"spk_sim_{to}_{role}" for role in SIMILARITY_ROLES for to in ("target", "source")
+)
 
 
 def _extract_job(args: Tuple[str, WorldConfig]) -> ScoringFeatures:
@@ -45,12 +59,18 @@ class DirectoryScores:
             utterance id), source_id, target_id and, for each metric m in
             METRICS, m_converted and m_baseline (None where undefined), plus
             the alignment counts.
+            With speaker centroids, also the SIMILARITY_COLUMNS (None where
+            the utterance had no embedding).
         features: wav path -> features, for plotting without re-analysis.
+        speaker_similarity: per role (converted, baseline, ceiling), the
+            :func:`summarize_similarity` of its utterances; None without
+            centroids.
     """
 
     matched: MatchedSet
     rows: List[dict]
     features: Dict[str, ScoringFeatures]
+    speaker_similarity: Optional[Dict[str, dict]] = None
 
 
 def score_directory(
@@ -61,12 +81,16 @@ def score_directory(
     target_spk: str,
     config: WorldConfig,
     nj: int = 1,
+    centroids: Optional[Tuple[SpeakerCentroid, SpeakerCentroid]] = None,
+    encoder: Optional[SpeakerEncoder] = None,
 ) -> DirectoryScores:
     """Score converted utterances and the unconverted baseline against the target.
 
     For each sentence in all three scp files: converted vs target, and source
     vs target (the no-conversion baseline), each with its own DTW path.
-    Each wav is analysed once even when it is used twice.
+    Each wav is analysed once even when it is used twice. With centroids
+    (target speaker's, source speaker's), also the speaker similarity of the
+    converted, source and target utterances (encoder: built if not given).
     """
     matched = match_scps(converted_scp, source_scp, target_scp, source_spk, target_spk)
     paths = []
@@ -95,7 +119,30 @@ def score_directory(
             row[f"{key}_baseline"] = base[key]
         rows.append(row)
     _warn_undefined(rows)
-    return DirectoryScores(matched=matched, rows=rows, features=features)
+    similarity = None
+    if centroids is not None:
+        similarity = _speaker_similarity(matched, rows, centroids, encoder or SpeakerEncoder())
+    return DirectoryScores(matched=matched, rows=rows, features=features, speaker_similarity=similarity)
+
+
+def _speaker_similarity(matched: MatchedSet, rows: List[dict],
+                        centroids: Tuple[SpeakerCentroid, SpeakerCentroid],
+                        encoder: SpeakerEncoder) -> Dict[str, dict]:
+    """Fill the rows' SIMILARITY_COLUMNS; returns the summary of each role."""
+    target, source = centroids
+    files = {"converted": matched.converted, "baseline": matched.source, "ceiling": matched.target}
+    logging.info("Speaker embeddings of %d x 3 utterances", len(matched.sentences))
+    summary = {}
+    for role, by_sentence in files.items():
+        embeddings, skipped = encoder.embed_files((s, by_sentence[s][1]) for s in matched.sentences)
+        warn_skipped(role, [by_sentence[s][0] for s in skipped])
+        sims = similarity_to(embeddings, target, source)
+        for row in rows:
+            to_target, to_source = sims.get(row["sentence"], (None, None))
+            row[f"spk_sim_target_{role}"] = to_target
+            row[f"spk_sim_source_{role}"] = to_source
+        summary[role] = summarize_similarity([sims.get(s) for s in matched.sentences])
+    return summary
 
 
 def _warn_undefined(rows: List[dict]) -> None:

@@ -6,10 +6,21 @@ from typing import Dict, NamedTuple, Optional, Tuple, Union
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from espnet2_cyclegan_vc.world import WorldConfig, analyze, load_wav, mcep_to_sp
+from espnet2_cyclegan_vc.world import WorldConfig, analyze_envelope, load_wav
 
 # 10 / ln(10) * sqrt(2): converts a Euclidean cepstral distance to MCD in dB.
 _MCD_CONST = 10.0 / math.log(10.0) * math.sqrt(2.0)
+
+# Mel-cepstral order of the MCD (c0..c24, c0 then left out), as sprocket and
+# the CycleGAN-VC papers use.
+MCD_ORDER = 24
+
+# SPTK's usual all-pass constants, which approximate the mel scale at each
+# sampling rate.
+ALPHA_BY_FS = {
+    8000: 0.31, 10000: 0.35, 12000: 0.37, 16000: 0.42, 22050: 0.455,
+    24000: 0.466, 32000: 0.50, 44100: 0.53, 48000: 0.55,
+}
 
 # Metrics written per utterance, in this order (each with _converted/_baseline).
 METRICS = ("mcd", "mcd_speech", "logf0_rmse", "f0corr")
@@ -19,12 +30,44 @@ METRICS = ("mcd", "mcd_speech", "logf0_rmse", "f0corr")
 SPEECH_THRESHOLD_DB = 40.0
 
 
+def mcd_alpha(fs: int) -> float:
+    """The all-pass constant of the mel-cepstrum at sampling rate fs (SPTK's table)."""
+    if fs not in ALPHA_BY_FS:
+        raise ValueError(
+            f"world_conf fs={fs}: no standard all-pass constant for the mel-cepstral "
+            f"distortion; score at one of {sorted(ALPHA_BY_FS)} Hz"
+        )
+    return ALPHA_BY_FS[fs]
+
+
+def mel_cepstrum(sp: np.ndarray, fs: int) -> np.ndarray:
+    """SPTK mel-cepstrum (T, MCD_ORDER + 1), c0 included, of a (T, F) power envelope.
+
+    The real cepstrum of the log envelope, frequency-warped by the all-pass
+    constant of fs (pysptk.sp2mc, i.e. SPTK's freqt).
+    """
+    import pysptk
+
+    sp = np.ascontiguousarray(sp, dtype=np.float64)
+    return pysptk.sp2mc(np.maximum(sp, 1e-30), order=MCD_ORDER, alpha=mcd_alpha(fs))
+
+
+def envelope_from_mel_cepstrum(mcep: np.ndarray, config: WorldConfig) -> np.ndarray:
+    """Power envelope (T, fft_size // 2 + 1) decoded from :func:`mel_cepstrum` (for pictures)."""
+    import pysptk
+
+    return pysptk.mc2sp(
+        np.ascontiguousarray(mcep, dtype=np.float64), alpha=mcd_alpha(config.fs),
+        fftlen=config.resolved_fft_size,
+    )
+
+
 class ScoringFeatures(NamedTuple):
     """The part of WORLD's analysis that scoring needs.
 
     Attributes:
         f0: (T,) F0 in Hz, 0 on unvoiced frames.
-        mcep: (T, mcep_dim) WORLD-coded mel-cepstrum, c0 included.
+        mcep: (T, MCD_ORDER + 1) SPTK mel-cepstrum of the WORLD envelope, c0 included.
         power_db: (T,) frame power of the spectral envelope in dB.
     """
 
@@ -42,10 +85,10 @@ class F0Scores(NamedTuple):
 
 
 def dtw_path(x: np.ndarray, y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Dynamic time warping alignment of two feature sequences.
+    """Exact dynamic time warping alignment of two feature sequences (librosa).
 
     Euclidean frame distance, steps (i-1, j), (i, j-1), (i-1, j-1) with unit
-    weights, path from (0, 0) to (T1-1, T2-1).
+    weights, path from (0, 0) to (T1-1, T2-1), no band.
 
     Args:
         x: (T1, D) first sequence.
@@ -56,15 +99,17 @@ def dtw_path(x: np.ndarray, y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         decreasing, each step advancing at least one of them by exactly one;
         frame ix[k] of x is aligned with frame iy[k] of y.
     """
+    import librosa
+
     x = _as_2d(x, "x")
     y = _as_2d(y, "y")
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"dtw_path: feature dims differ ({x.shape[1]} vs {y.shape[1]})")
     # cdist computes exact differences (no |x|^2 + |y|^2 - 2xy cancellation),
     # so identical frames cost exactly 0.
-    acc = cdist(x, y, metric="euclidean")
-    _accumulate_inplace(acc)
-    return _backtrack(acc)
+    _, path = librosa.sequence.dtw(C=cdist(x, y, metric="euclidean"), backtrack=True)
+    path = path[::-1].astype(np.int64)
+    return np.ascontiguousarray(path[:, 0]), np.ascontiguousarray(path[:, 1])
 
 
 def _as_2d(a: np.ndarray, name: str) -> np.ndarray:
@@ -72,50 +117,6 @@ def _as_2d(a: np.ndarray, name: str) -> np.ndarray:
     if a.ndim != 2 or a.shape[0] == 0:
         raise ValueError(f"{name} must be (T, D) with T >= 1, got shape {a.shape}")
     return a
-
-
-def _accumulate_inplace(acc: np.ndarray) -> None:
-    """Turn a (T1, T2) cost matrix into the DTW accumulated cost, in place.
-
-    Within a row the recurrence D[j] = c[j] + min(a[j], D[j-1]), with
-    a[j] = min(D_prev[j], D_prev[j-1]), unrolls to
-    D[j] = C[j] + min_{k<=j}(a[k] - C[k-1]) where C is the running sum of c,
-    so each row is two cumulative numpy operations instead of a python loop
-    over columns (costs are >= 0, so no negative cycles break this).
-    """
-    np.cumsum(acc[0], out=acc[0])
-    for i in range(1, acc.shape[0]):
-        prev = acc[i - 1]
-        a = prev.copy()
-        np.minimum(a[1:], prev[:-1], out=a[1:])
-        csum = np.cumsum(acc[i])
-        shifted = np.empty_like(csum)
-        shifted[0] = 0.0
-        shifted[1:] = csum[:-1]
-        acc[i] = csum + np.minimum.accumulate(a - shifted)
-
-
-def _backtrack(acc: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Optimal path through an accumulated cost matrix, from the end back."""
-    i, j = acc.shape[0] - 1, acc.shape[1] - 1
-    ix, iy = [i], [j]
-    while i > 0 or j > 0:
-        if i == 0:
-            j -= 1
-        elif j == 0:
-            i -= 1
-        else:
-            # Diagonal first on ties: it keeps identical sequences on the diagonal.
-            diag, up, left = acc[i - 1, j - 1], acc[i - 1, j], acc[i, j - 1]
-            if diag <= up and diag <= left:
-                i, j = i - 1, j - 1
-            elif up <= left:
-                i -= 1
-            else:
-                j -= 1
-        ix.append(i)
-        iy.append(j)
-    return np.array(ix[::-1], dtype=np.int64), np.array(iy[::-1], dtype=np.int64)
 
 
 def mel_cepstral_distortion(c_ref: np.ndarray, c_conv: np.ndarray) -> float:
@@ -152,19 +153,27 @@ def speech_frames(power_db: np.ndarray, threshold_db: float = SPEECH_THRESHOLD_D
 
 
 def pause_power_change(source_db: np.ndarray, converted_db: np.ndarray) -> Optional[float]:
-    """Mean change in dB of the frame power (ScoringFeatures.power_db) over the source's pauses.
+    """How much louder the pauses are, relative to the speech, after conversion (dB).
 
     Conversion keeps the source's timing (one output frame per input frame),
-    so frame t of the converted speech is compared with frame t of the source,
-    over the frames that :func:`speech_frames` calls non-speech in the source.
-    0 means pauses are as quiet as in the source; a large positive value means
-    they were turned into noise. None when the source has no pause.
+    so frame t of the converted speech is compared with frame t of the source.
+    Each utterance's frame power (ScoringFeatures.power_db) is first taken
+    relative to its own speech level (the mean over the frames that
+    :func:`speech_frames` calls speech in the source), so a conversion that is
+    louder or quieter overall reads 0; then the mean over the source's pause
+    frames of converted minus source. 0: pauses sit as far below the speech
+    as in the source; a large positive value: they were turned into noise.
+    None when the source has no pause.
     """
     frames = min(len(source_db), len(converted_db))
-    pauses = ~speech_frames(source_db)[:frames]
-    if not pauses.any():
+    source_db = np.asarray(source_db, dtype=np.float64)[:frames]
+    converted_db = np.asarray(converted_db, dtype=np.float64)[:frames]
+    speech = speech_frames(source_db)
+    if speech.all():
         return None
-    return float(np.mean(converted_db[:frames][pauses] - source_db[:frames][pauses]))
+    source_rel = source_db - source_db[speech].mean()
+    converted_rel = converted_db - converted_db[speech].mean()
+    return float(np.mean(converted_rel[~speech] - source_rel[~speech]))
 
 
 def frame_power_db(sp: np.ndarray) -> np.ndarray:
@@ -213,15 +222,17 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> Optional[float]:
 
 def extract_features(wav_path: str, config: WorldConfig) -> ScoringFeatures:
     """F0 and mel-cepstra of a sound file through the project's WORLD module."""
-    feats = analyze(load_wav(wav_path, config.fs), config, name=str(wav_path))
-    return scoring_features(feats.f0, feats.mcep, config)
+    return wav_features(load_wav(wav_path, config.fs), config, name=str(wav_path))
 
 
-def scoring_features(f0: np.ndarray, mcep: np.ndarray, config: WorldConfig) -> ScoringFeatures:
-    """ScoringFeatures from WORLD F0 and mel-cepstra (aperiodicity is not needed)."""
-    # Power from the envelope the mel-cepstrum encodes, so every frame's
-    # speech/pause decision rests on the same representation as the MCD.
-    return ScoringFeatures(f0=f0, mcep=mcep, power_db=frame_power_db(mcep_to_sp(mcep, config)))
+def wav_features(wav: np.ndarray, config: WorldConfig, name: str = "<array>") -> ScoringFeatures:
+    """Scoring features of a mono signal at config.fs."""
+    return scoring_features(*analyze_envelope(wav, config, name=name), config)
+
+
+def scoring_features(f0: np.ndarray, sp: np.ndarray, config: WorldConfig) -> ScoringFeatures:
+    """ScoringFeatures from WORLD F0 and the spectral envelope (aperiodicity is not needed)."""
+    return ScoringFeatures(f0=f0, mcep=mel_cepstrum(sp, config.fs), power_db=frame_power_db(sp))
 
 
 def score_features(ref: ScoringFeatures, hyp: ScoringFeatures) -> Dict[str, Union[float, int, None]]:
@@ -237,7 +248,7 @@ def score_features(ref: ScoringFeatures, hyp: ScoringFeatures) -> Dict[str, Unio
         raise ValueError(
             f"mcep orders differ ({ref.mcep.shape[1]} vs {hyp.mcep.shape[1]})"
         )
-    # One path on c1.. serves both MCD and F0.
+    # One path on c1.. (c0, the loudness, left out) serves both MCD and F0.
     ix, iy = dtw_path(ref.mcep[:, 1:], hyp.mcep[:, 1:])
     per_pair = _frame_mcd(_as_2d(ref.mcep[ix], "ref"), _as_2d(hyp.mcep[iy], "hyp"))
     speech = speech_frames(ref.power_db)[ix]
@@ -273,20 +284,26 @@ def settings_dict(config: WorldConfig) -> dict:
     return {
         "world_config": config.to_dict(),
         "resolved_fft_size": config.resolved_fft_size,
-        "mcep": "WORLD pyworld.code_spectral_envelope (no SPTK, no alpha)",
-        "mcep_dim_including_c0": config.mcep_dim,
-        "mcd_coefficients": f"c1..c{config.mcep_dim - 1} ({config.mcep_dim - 1} coefficients, c0 excluded)",
+        "analysis": "WORLD F0 (world_config f0_method) and CheapTrick spectral envelope",
+        "mcep": "SPTK mel-cepstrum of the CheapTrick envelope (pysptk.sp2mc: real cepstrum, freqt warping)",
+        "mcep_order": MCD_ORDER,
+        "mcep_alpha": mcd_alpha(config.fs),
+        "mcd_coefficients": f"c1..c{MCD_ORDER} ({MCD_ORDER} coefficients, c0 excluded)",
         "mcd_formula": "10/ln(10) * sqrt(2 * sum_d (c_d - c'_d)^2) per aligned frame pair",
         "mcd_frames": "all frames (voiced and unvoiced, no silence trimming), mean over the DTW path",
-        "pause_power_change": (
-            "mean over the source's non-speech frames (same threshold) of converted minus "
-            "source frame power in dB, frame t against frame t (conversion keeps the timing)"
-        ),
         "mcd_speech_frames": (
-            "path pairs whose reference frame power (sum of the decoded WORLD envelope) is "
+            "path pairs whose reference frame power (sum of the CheapTrick envelope) is "
             f"at most {SPEECH_THRESHOLD_DB:g} dB below the loudest frame of that reference"
         ),
-        "dtw": "Euclidean distance on c1.., unit-weight steps (i-1,j),(i,j-1),(i-1,j-1), no band",
+        "pause_power_change": (
+            "over the source's non-speech frames (same threshold), frame t against frame t "
+            "(conversion keeps the timing), mean of converted minus source frame power in dB, "
+            "each taken relative to its own utterance's mean power over the source's speech frames"
+        ),
+        "dtw": (
+            "exact DTW (librosa.sequence.dtw) on the Euclidean distance of c1..c"
+            f"{MCD_ORDER}, unit-weight steps (i-1,j),(i,j-1),(i-1,j-1), no band"
+        ),
         "logf0_rmse": "RMSE of natural-log F0 (ln Hz) over path pairs voiced in both",
         "f0_corr": "Pearson correlation of ln F0 over path pairs voiced in both",
         "std": "population standard deviation (ddof=0) over utterances",

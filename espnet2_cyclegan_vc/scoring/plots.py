@@ -8,11 +8,12 @@ import numpy as np
 from espnet2_cyclegan_vc.fileio import atomic_output
 from espnet2_cyclegan_vc.scoring.metrics import (
     ScoringFeatures,
+    envelope_from_mel_cepstrum,
     extract_features,
     pause_power_change,
     speech_frames,
 )
-from espnet2_cyclegan_vc.world import WorldConfig, mcep_to_sp
+from espnet2_cyclegan_vc.world import WorldConfig
 
 
 def plot_comparison(
@@ -26,9 +27,9 @@ def plot_comparison(
 ) -> None:
     """Write a PNG with the log spectral envelopes of source, converted and target.
 
-    The envelope is decoded from the WORLD mel-cepstrum (the representation
-    the model converts), shown in dB on one colour scale and one time axis so
-    the three panels compare directly. A fourth panel draws the frame power of
+    The envelope is decoded from the mel-cepstrum the MCD is computed on,
+    shown in dB on one colour scale and one time axis so the three panels
+    compare directly. A fourth panel draws the frame power of
     the source and the converted speech with the source's pauses shaded, so
     pauses turned into noise show at a glance. The file is written atomically.
 
@@ -52,7 +53,7 @@ def plot_comparison(
     for k, (role, item) in enumerate(items):
         feats = item if isinstance(item, ScoringFeatures) else extract_features(str(item), config)
         powers.append(feats.power_db)
-        sp = mcep_to_sp(feats.mcep, config)
+        sp = envelope_from_mel_cepstrum(feats.mcep, config)
         if labels is not None:
             name = labels[k]
         elif isinstance(item, (str, Path)):
@@ -81,7 +82,7 @@ def plot_comparison(
     axes[3].set_xlim(0.0, tmax)
     axes[-1].set_xlabel("Time [s]")
     fig.colorbar(im, ax=list(axes[:3]), label="Log spectral envelope [dB]")
-    fig.suptitle(title or "WORLD spectral envelope (from mel-cepstrum)")
+    fig.suptitle(title or "Spectral envelope (from the scored mel-cepstrum)")
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(out_png) as tmp:
@@ -102,7 +103,7 @@ def _plot_pause_power(ax, source_db: np.ndarray, converted_db: np.ndarray, confi
     change = pause_power_change(source_db, converted_db)
     ax.set_title(
         "Frame power; shaded: source pauses"
-        + ("" if change is None else f" (converted - source over pauses: {change:+.1f} dB)")
+        + ("" if change is None else f" (pause power change, relative to each one's speech: {change:+.1f} dB)")
     )
     ax.set_ylabel("Power [dB]")
     ax.legend(loc="lower right", fontsize=8)

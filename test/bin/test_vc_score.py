@@ -144,3 +144,35 @@ def test_cli_unreadable_wav_names_file(tmp_path, caplog):
         ])
     assert exc.value.code == 1 and str(missing) in logged_errors(caplog)
     assert not (tmp_path / "o" / "summary.json").exists()
+
+
+@needs_vcc
+def test_speaker_similarity_with_centroids(tmp_path, capsys):
+    from espnet2_cyclegan_vc.bin import speaker_centroid
+
+    train = vcc2016_root() / "vcc2016_training"
+    for spk in ("SF1", "TM3"):
+        scp = tmp_path / f"train_{spk}.scp"
+        scp.write_text("".join(f"{spk}_{i} {train / spk / f'{i}.wav'}\n" for i in range(100001, 100005)))
+        speaker_centroid.main(["--wav_scp", str(scp), "--output", str(tmp_path / f"{spk}.npz")])
+    src = write_scp(tmp_path / "eval_SF1/wav.scp", "SF1", ["200001", "200002"])
+    trg = write_scp(tmp_path / "eval_TM3/wav.scp", "TM3", ["200001", "200002"])
+    out = tmp_path / "score"
+    vc_score.main([
+        "--converted_scp", src, "--source_scp", src, "--target_scp", trg,
+        "--source_spk", "SF1", "--target_spk", "TM3", "--outdir", str(out),
+        "--world_conf", '{"f0_method": "dio"}', "--num_plots", "0",
+        "--target_centroid", str(tmp_path / "TM3.npz"), "--source_centroid", str(tmp_path / "SF1.npz"),
+    ])
+    summary = json.loads((out / "summary.json").read_text())["speaker_similarity"]
+    # The source stands in for the conversion: converted == baseline, both nearer the source.
+    assert summary["converted"] == summary["baseline"]
+    assert summary["baseline"]["closer_to_target"] == 0.0 and summary["ceiling"]["closer_to_target"] == 1.0
+    assert summary["ceiling"]["to_target"] > summary["baseline"]["to_target"]
+    assert summary["ceiling"]["count"] == 2
+    assert summary["settings"]["target_centroid"].endswith("TM3.npz")
+    lines = (out / "scores.tsv").read_text().splitlines()
+    rows = [dict(zip(lines[0].split("\t"), line.split("\t"))) for line in lines[1:]]
+    assert all(float(r["spk_sim_target_ceiling"]) > 0.7 for r in rows)
+    assert all(float(r["spk_sim_target_converted"]) < float(r["spk_sim_source_converted"]) for r in rows)
+    assert "Speaker similarity" in capsys.readouterr().out

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import needs, vcc2016_root
+from espnet2_cyclegan_vc.scoring.metrics import MCD_ORDER, mcd_alpha, mel_cepstrum
 from espnet2_cyclegan_vc.scoring import (
     ScoringFeatures,
     dtw_path,
@@ -16,7 +17,7 @@ from espnet2_cyclegan_vc.scoring import (
     score_features,
     score_pair,
 )
-from espnet2_cyclegan_vc.world import WorldConfig
+from espnet2_cyclegan_vc.world import WorldConfig, analyze_envelope, load_wav
 
 VCC = vcc2016_root() / "evaluation_all"
 needs_vcc = needs(VCC, "VCC2016 evaluation set")
@@ -167,13 +168,15 @@ def test_speech_mcd_leaves_out_quiet_reference_frames():
     assert res["mcd_speech"] == pytest.approx(2.0 / 5 * 10 / math.log(10) * math.sqrt(2))
 
 
-def test_pause_power_change_compares_pause_frames_only():
-    source = np.array([-60.0, 0.0, -5.0, -60.0, -3.0, -70.0])
-    converted = source.copy()
-    converted[[1, 2, 4]] += 12.0  # louder speech does not count
-    assert pause_power_change(source, converted) == pytest.approx(0.0)
+def test_pause_power_change_is_relative_to_each_utterances_speech():
+    source = np.array([-60.0, 0.0, -5.0, -60.0, -3.0, -70.0])  # pauses: frames 0, 3, 5
+    assert pause_power_change(source, source + 12.0) == pytest.approx(0.0)  # louder overall: no change
+    converted = source + 12.0
     converted[[0, 3, 5]] += [30.0, 20.0, 40.0]  # pauses filled with noise
     assert pause_power_change(source, converted) == pytest.approx(30.0)
+    converted = source.copy()
+    converted[[1, 2, 4]] += 12.0  # only the speech louder: pauses 12 dB further below it
+    assert pause_power_change(source, converted) == pytest.approx(-12.0)
     assert pause_power_change(np.zeros(4), np.ones(4)) is None  # no pause at all
 
 
@@ -191,3 +194,80 @@ def test_score_pair_real_speech():
     assert cross["mcd"] > 5.0  # female vs male speaker: clearly apart
     assert cross["logf0_rmse"] > 0.2  # roughly an octave-ish gap in pitch
     assert cross["num_voiced_pairs"] > 100
+
+
+# ------------------------------------------------ MCD against its definition
+
+
+def warped_cepstrum_from_definition(sp: np.ndarray, alpha: float, order: int) -> np.ndarray:
+    """Mel-cepstrum straight from its definition, independent of SPTK's freqt.
+
+    SPTK models log|H| = sum_{m=0}^{M} c(m) cos(m w~), w~ the all-pass warped
+    frequency; so c(m) = 1/pi * int_0^pi ln S(w(w~)) cos(m w~) dw~ for m >= 1
+    (ln S = 2 ln|H| is the log power envelope) and half that for m = 0.
+    Computed by sampling ln S, interpolated on its linear frequency bins, at
+    the frequencies w that the warped grid w~ maps back to (warping by -alpha).
+    """
+    num_bins = sp.shape[1]
+    grid = (np.arange(8192) + 0.5) * np.pi / 8192  # w~, midpoints
+    linear = np.arctan2((1 - alpha**2) * np.sin(grid), (1 + alpha**2) * np.cos(grid) + 2 * alpha)
+    bins = np.linspace(0.0, np.pi, num_bins)
+    log_sp = np.log(sp)
+    sampled = np.stack([np.interp(linear, bins, row) for row in log_sp])  # (T, K)
+    basis = np.cos(np.outer(np.arange(order + 1), grid))  # (M+1, K)
+    c = sampled @ basis.T / len(grid)
+    c[:, 0] /= 2
+    return c
+
+
+def mcd_from_definition(sp_ref, sp_hyp, alpha=0.42, first=1):
+    """MCD (dB) of two frame-aligned envelopes from the definition (c0 excluded by default)."""
+    a = warped_cepstrum_from_definition(sp_ref, alpha, MCD_ORDER)
+    b = warped_cepstrum_from_definition(sp_hyp, alpha, MCD_ORDER)
+    return float(np.mean(10 / np.log(10) * np.sqrt(2 * np.sum((a[:, first:] - b[:, first:]) ** 2, axis=1))))
+
+
+@needs_vcc
+def test_mel_cepstrum_and_mcd_match_the_definition_on_real_speech():
+    config = WorldConfig()
+    assert mcd_alpha(config.fs) == 0.42
+    f0_a, sp_a = analyze_envelope(load_wav(str(VCC / "SF1/200002.wav"), config.fs), config)
+    f0_b, sp_b = analyze_envelope(load_wav(str(VCC / "TF2/200002.wav"), config.fs), config)
+    frames = min(len(sp_a), len(sp_b))
+    sp_a, sp_b = sp_a[:frames], sp_b[:frames]
+    ours_a, ours_b = mel_cepstrum(sp_a, config.fs), mel_cepstrum(sp_b, config.fs)
+    assert ours_a.shape == (frames, MCD_ORDER + 1)
+    # Coefficient by coefficient (the definition's grid is dense, so only
+    # interpolation error is left): within 0.005 of the typical |c| ~ 0.1-1.
+    np.testing.assert_allclose(ours_a, warped_cepstrum_from_definition(sp_a, 0.42, MCD_ORDER), atol=5e-3)
+    ours = mel_cepstral_distortion(ours_a, ours_b)
+    reference = mcd_from_definition(sp_a, sp_b)
+    assert reference > 4.0  # two speakers, frames not aligned: far apart
+    assert ours == pytest.approx(reference, abs=0.02)
+    # Deliberately wrong settings land far outside that tolerance: no
+    # warping, c0 included, or the other speaker's envelope.
+    assert abs(mcd_from_definition(sp_a, sp_b, alpha=0.0) - ours) > 0.2
+    assert abs(mcd_from_definition(sp_a, sp_b, first=0) - ours) > 0.2
+    assert abs(mcd_from_definition(sp_a, sp_a) - ours) > 2.0
+
+
+@needs_vcc
+def test_score_pair_mcd_is_the_definition_on_the_dtw_path():
+    """score_pair = MCD of the definition's mel-cepstra along its own alignment."""
+    config = FAST
+    ref_wav, hyp_wav = str(VCC / "SF1/200003.wav"), str(VCC / "TM3/200003.wav")
+    _, sp_ref = analyze_envelope(load_wav(ref_wav, config.fs), config)
+    _, sp_hyp = analyze_envelope(load_wav(hyp_wav, config.fs), config)
+    c_ref = warped_cepstrum_from_definition(sp_ref, 0.42, MCD_ORDER)
+    c_hyp = warped_cepstrum_from_definition(sp_hyp, 0.42, MCD_ORDER)
+    ix, iy = dtw_path(c_ref[:, 1:], c_hyp[:, 1:])
+    expected = np.mean(10 / np.log(10) * np.sqrt(2 * np.sum((c_ref[ix, 1:] - c_hyp[iy, 1:]) ** 2, axis=1)))
+    got = score_pair(ref_wav, hyp_wav, config)["mcd"]
+    assert got == pytest.approx(expected, abs=0.05)
+    assert 5.0 < got < 12.0
+
+
+def test_alpha_follows_the_sampling_rate_and_unknown_rates_are_refused():
+    assert (mcd_alpha(16000), mcd_alpha(22050), mcd_alpha(24000), mcd_alpha(48000)) == (0.42, 0.455, 0.466, 0.55)
+    with pytest.raises(ValueError, match="fs=11111"):
+        mcd_alpha(11111)

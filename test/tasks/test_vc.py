@@ -278,10 +278,16 @@ def test_learning_curve_scores_every_epoch_model(trained, workdir):
         (workdir / f"eval_{spk}.scp").write_text("".join(
             f"{spk}_{i} {evaluation / spk / f'{i}.wav'}\n" for i in (200003, 200001, 200002)
         ))
+        (workdir / f"train_{spk}.scp").write_text("".join(
+            f"{spk}_{i} {vcc2016_root() / 'vcc2016_training' / spk / f'{i}.wav'}\n" for i in (100001, 100002)
+        ))
+        run("speaker_centroid", "--wav_scp", workdir / f"train_{spk}.scp", "--output", workdir / f"{spk}.npz",
+            cwd=workdir)
     out = workdir / "curve"
     run("vc_learning_curve", "--exp_dir", exp, "--src_wav_scp", workdir / "eval_SF1.scp",
         "--trg_wav_scp", workdir / "eval_TM3.scp", "--srcspk", "SF1", "--trgspk", "TM3",
-        "--num_utts", 2, "--nj", 2, "--outdir", out, cwd=workdir)
+        "--num_utts", 2, "--nj", 2, "--outdir", out, "--src_centroid", workdir / "SF1.npz",
+        "--trg_centroid", workdir / "TM3.npz", cwd=workdir)
     curve = json.loads((out / "curve.json").read_text())
     assert curve["sentences"] == ["200001", "200002"]  # the first two, sorted
     points = curve["points"]
@@ -290,12 +296,17 @@ def test_learning_curve_scores_every_epoch_model(trained, workdir):
     ]
     for p in points:
         assert 3.0 < p["mcd"] < 30.0 and 3.0 < p["mcd_speech"] < 30.0 and p["logf0_rmse"] > 0
+        assert 0.0 < p["spk_sim_target"] < 1.0 and 0.0 <= p["spk_closer_to_target"] <= 1.0
+    for d in ("src_to_trg", "trg_to_src"):
+        # Unconverted speech of one speaker: nearer its own centroid than the other's.
+        assert curve["baseline"][d]["spk_closer_to_target"] == 0.0
     # Each epoch's model converts differently; the baseline is model-independent.
     assert points[0]["mcd"] != points[2]["mcd"]
     for d in ("src_to_trg", "trg_to_src"):
         assert curve["baseline"][d]["mcd"] > 5.0
     tsv = (out / "curve.tsv").read_text().splitlines()
     assert tsv[0].split("\t")[:4] == ["epoch", "updates", "direction", "mcd"] and len(tsv) == 5
+    assert "spk_sim_target" in tsv[0].split("\t")
     assert (out / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # No epoch models: a clear error naming the option that keeps them.
     empty = workdir / "no_epochs"

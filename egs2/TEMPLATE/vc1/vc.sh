@@ -55,6 +55,7 @@ learning_curve=false  # Stage 6 also scores every <n>epoch.pth: quality against 
 curve_num_utts=10     # Evaluation sentences per checkpoint in the learning curve (0: all).
 curve_every=1         # Score every N-th epoch model in the learning curve (and the last).
 samples_num_utts=5    # Sentences per direction with audio and a picture on the samples page (0: all).
+speaker_similarity=true  # Stage 6 also compares speaker embeddings (Resemblyzer's encoder).
 # ----------------------------------------------------------- end of options
 
 # "name=value  # comment" lines of the block above -> "  --name (value)  comment".
@@ -81,8 +82,10 @@ Stages:
   3: statistics: MCEP mean/std (ESPnet collect_stats) and log-F0 mean/std
   4: training (ESPnet GANTrainer), resumable
   5: conversion of the evaluation sets in both directions, or of --test_sets
-  6: scoring: MCD (all frames, speech frames), log-F0 RMSE and pause power,
-     converted vs unconverted baseline, and a samples page to listen to
+  6: scoring: mel-cepstral distortion (all frames, speech frames), log-F0
+     RMSE, pause power and speaker similarity (to centroids of both speakers'
+     training utterances), converted vs unconverted baseline (and the
+     target's own speech as the ceiling), and a samples page to listen to
      (<decode dir>/index.html); with --learning_curve true also every
      epoch model of the training, plotted against updates
   7: packing the model for distribution (espnet2.bin.pack)
@@ -102,7 +105,7 @@ log "$0 $*"
 . ./cmd.sh
 
 # ---------------------------------------------------------------- checks
-for opt in skip_data_prep skip_train skip_eval skip_packing gpu_inference learning_curve; do
+for opt in skip_data_prep skip_train skip_eval skip_packing gpu_inference learning_curve speaker_similarity; do
     case "${!opt}" in true|false) ;; *) log "Error: --${opt} must be true or false, not '${!opt}'"; exit 2 ;; esac
 done
 for opt in stage stop_stage nj inference_nj ngpu num_procs; do
@@ -410,6 +413,25 @@ fi
 # ---------------------------------------------------------------- stage 6
 if runs 6; then
     log "Stage 6: scoring -> ${decode_dir}/"
+    # Speaker centroids: the mean speaker embedding of each speaker's training
+    # utterances, made once and shared by both directions and the learning curve.
+    centroid_dir=${expdir}/speaker_centroids
+    if [ "${speaker_similarity}" = true ]; then
+        for spk in ${srcspk} ${trgspk}; do
+            scp=data/train_${spk}/wav.scp out=${centroid_dir}/${spk}
+            [ -f "${scp}" ] || { log "Error: ${scp} does not exist: run stage 1"; exit 1; }
+            stamp="wav.scp $(checksum "${scp}")"
+            if is_current "${out}" "${stamp}"; then
+                log "  ${out}: up to date"; continue
+            fi
+            log_redo "${out}" "${scp}"
+            rm -rf "${out}"; mkdir -p "${out}"
+            ${train_cmd} "${out}/centroid.log" \
+                ${python} -m espnet2_cyclegan_vc.bin.speaker_centroid --wav_scp "${scp}" --output "${out}/centroid.npz"
+            mark_done "${out}" "${stamp}"
+            log "  ${out}/centroid.npz: speaker centroid of ${scp}"
+        done
+    fi
     declare -A group_rescored=() group_directions=()
     for i in "${!test_inputs[@]}"; do
         input=${test_inputs[i]} d=${test_directions[i]} out=${test_outdirs[i]}
@@ -428,6 +450,11 @@ if runs 6; then
         _plots=${samples_num_utts}; [ "${_plots}" -gt 0 ] || _plots=$(wc -l < "${out}/wav.scp")
         stamp="converted $(checksum "${out}/.done") world_conf $(checksum "${world_conf}") plots ${_plots}"
         stamp+=" references $(checksum "${input}/wav.scp") $(checksum "${ref}")"
+        _spk_opts=""
+        if [ "${speaker_similarity}" = true ]; then
+            _spk_opts="--target_centroid ${centroid_dir}/${out_spk}/centroid.npz --source_centroid ${centroid_dir}/${in_spk}/centroid.npz"
+            stamp+=" centroids $(checksum "${centroid_dir}/${out_spk}/.done") $(checksum "${centroid_dir}/${in_spk}/.done")"
+        fi
         if is_current "${out}/scoring" "${stamp}"; then
             log "  ${out}/scoring: up to date"; continue
         fi
@@ -437,7 +464,7 @@ if runs 6; then
             ${python} -m espnet2_cyclegan_vc.bin.vc_score --nj "${nj}" --world_conf "${world_conf}" \
                 --converted_scp "${out}/wav.scp" --source_scp "${input}/wav.scp" --target_scp "${ref}" \
                 --source_spk "${in_spk}" --target_spk "${out_spk}" --outdir "${out}/scoring" \
-                --num_plots "${_plots}"
+                --num_plots "${_plots}" ${_spk_opts}
         mark_done "${out}/scoring" "${stamp}"
         group_rescored[${group}]=true
     done
@@ -454,11 +481,15 @@ if runs 6; then
     done
     if [ "${learning_curve}" = true ]; then
         log "  Learning curve: every epoch model on ${curve_num_utts} sentence(s) -> ${vc_exp}/learning_curve/"
+        _spk_opts=""
+        [ "${speaker_similarity}" = true ] && \
+            _spk_opts="--src_centroid ${centroid_dir}/${srcspk}/centroid.npz --trg_centroid ${centroid_dir}/${trgspk}/centroid.npz"
+        # shellcheck disable=SC2086
         ${train_cmd} --num_threads "${nj}" "${vc_exp}/learning_curve/curve.log" \
             ${python} -m espnet2_cyclegan_vc.bin.vc_learning_curve --exp_dir "${vc_exp}" \
                 --src_wav_scp "data/eval_${srcspk}/wav.scp" --trg_wav_scp "data/eval_${trgspk}/wav.scp" \
                 --srcspk "${srcspk}" --trgspk "${trgspk}" --num_utts "${curve_num_utts}" --every "${curve_every}" \
-                --directions ${directions} --nj "${nj}" --outdir "${vc_exp}/learning_curve"
+                --directions ${directions} --nj "${nj}" --outdir "${vc_exp}/learning_curve" ${_spk_opts}
         log "  ${vc_exp}/learning_curve/curve.png, curve.tsv"
     fi
 fi
