@@ -28,6 +28,7 @@ import torch
 
 from espnet2_cyclegan_vc.bin import add_log_level_argument, positive_int, run_main, setup_logging
 from espnet2_cyclegan_vc.fileio import atomic_output
+from espnet2_cyclegan_vc.model_io import load_state_dict
 
 
 class SelectionError(ValueError):
@@ -61,7 +62,7 @@ def rank_epochs(curves: Sequence[Path], metric: str = "mcd") -> List[Tuple[int, 
 
 def average_state_dicts(paths: Sequence[Path]) -> Dict[str, torch.Tensor]:
     """Mean of the floating-point tensors; other tensors from the last path."""
-    states = [torch.load(p, map_location="cpu") for p in paths]
+    states = [load_state_dict(p) for p in paths]
     keys = set(states[0])
     for p, s in zip(paths, states):
         if set(s) != keys:

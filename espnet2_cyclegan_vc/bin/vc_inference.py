@@ -30,6 +30,7 @@ from espnet2_cyclegan_vc.bin import USER_ERRORS, add_log_level_argument, run_mai
 from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import DIRECTIONS
 from espnet2_cyclegan_vc.f0 import LogF0Stats, convert_f0
 from espnet2_cyclegan_vc.fileio import read_scp, write_scp, write_wav_atomic
+from espnet2_cyclegan_vc.model_io import UnsafeModelError, unpack_model
 from espnet2_cyclegan_vc.tasks.vc import VCTask
 from espnet2_cyclegan_vc.world import (
     AudioError,
@@ -160,10 +161,15 @@ class VoiceConverter:
 
         The archive is unpacked into outdir; the unpacked config names the
         unpacked statistics by absolute paths, so it loads from any directory.
+        The archive may come from anyone: it is unpacked by
+        :func:`espnet2_cyclegan_vc.model_io.unpack_model`, which refuses
+        members outside outdir, links and unlisted files, and the model file
+        is read without unpickling code (UnsafeModelError otherwise).
         """
-        from espnet2.main_funcs.pack_funcs import unpack
-
-        files = unpack(archive, Path(outdir).resolve())
+        files = unpack_model(archive, outdir)
+        for key in ("train_config", "model_file"):
+            if key not in files:
+                raise UnsafeModelError(f"{archive}: meta.yaml names no {key}: not a packed model of this task")
         return cls(files["train_config"], files["model_file"], **kwargs)
 
 

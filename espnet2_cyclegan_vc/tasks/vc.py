@@ -12,10 +12,12 @@ The three models of the family are choices plus model options:
 """
 
 import argparse
-from typing import Callable, Collection, Dict, List, Optional, Tuple
+from pathlib import Path
+from typing import Callable, Collection, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
+import yaml
 from typeguard import typechecked
 
 from espnet2.layers.abs_normalize import AbsNormalize
@@ -31,6 +33,7 @@ from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import ESPnetCycleGANVCModel
 from espnet2_cyclegan_vc.cyclegan_vc.generator import CycleGANVCGenerator
 from espnet2_cyclegan_vc.cyclegan_vc2.discriminator import PatchGANDiscriminator
 from espnet2_cyclegan_vc.cyclegan_vc2.generator import CycleGANVC2Generator
+from espnet2_cyclegan_vc.model_io import load_state_dict
 from espnet2_cyclegan_vc.schedulers.piecewise_linear_lr import PiecewiseLinearLR
 from espnet2_cyclegan_vc.train.unpaired import FeatsCollateFn, UnpairedSegmentPreprocessor
 from espnet2_cyclegan_vc.world import WorldConfig
@@ -227,6 +230,44 @@ class VCTask(AbsTask):
             **args.model_conf,
         )
         return model
+
+    @classmethod
+    @typechecked
+    def build_model_from_file(
+        cls,
+        config_file: Optional[Union[Path, str]] = None,
+        model_file: Optional[Union[Path, str]] = None,
+        device: str = "cpu",
+    ) -> Tuple[ESPnetCycleGANVCModel, argparse.Namespace]:
+        """Build a model from its config.yaml and model file, executing nothing from either.
+
+        ESPnet's version unpickles the model file with ``weights_only=False``
+        (a shared model could run code) and loads it non-strictly; here the
+        config is read with ``yaml.safe_load``, the model file with
+        :func:`espnet2_cyclegan_vc.model_io.load_state_dict`, and every
+        parameter and buffer must match the config's model.
+
+        Args:
+            config_file: config.yaml of the training; default: beside model_file.
+            model_file: model parameters (*.pth); None keeps the initial ones.
+            device: torch device.
+
+        Returns:
+            (model, args): the model on device and the config as a Namespace.
+        """
+        if config_file is None:
+            if model_file is None:
+                raise ValueError("build_model_from_file needs config_file or model_file")
+            config_file = Path(model_file).parent / "config.yaml"
+        with open(config_file, encoding="utf-8") as f:
+            conf = yaml.safe_load(f)
+        if not isinstance(conf, dict):
+            raise ValueError(f"{config_file}: not a training config (a YAML mapping)")
+        args = argparse.Namespace(**conf)
+        model = cls.build_model(args)
+        if model_file is not None:
+            model.load_state_dict(load_state_dict(model_file, map_location="cpu"), strict=True)
+        return model.to(device), args
 
     @classmethod
     def build_optimizers(
