@@ -18,7 +18,7 @@ LATEST_TESTS := test/cyclegan_vc test/cyclegan_vc2 test/scoring test/schedulers 
 	test/test_f0.py test/test_fileio.py test/bin/test_vc_score.py test/bin/test_samples_page.py \
 	test/bin/test_extract_world_feats.py test/bin/test_compute_logf0_stats.py test/bin/test_entry_points.py
 
-.PHONY: install install-latest demo test test-latest clean-venv
+.PHONY: install install-latest demo test test-latest mutation known-defects clean-venv
 
 install: $(VENV)/.installed
 
@@ -47,6 +47,17 @@ test: install
 
 test-latest: install-latest
 	$(VENV_LATEST)/bin/python -m pytest -q $(LATEST_TESTS)
+
+# Not in CI (an hour or more on 2 cores): mutation testing of the core modules
+# against the fast tests (settings in setup.cfg), then the surviving mutants.
+mutation: install
+	$(VENV)/bin/python -m pip install --quiet 'mutmut==3.8.1'
+	$(VENV)/bin/mutmut run --max-children 2
+	$(VENV)/bin/mutmut results
+
+# Each defect that once passed the fast tests, applied alone: all must be caught.
+known-defects: install
+	$(VENV)/bin/python tools/known_defects.py
 
 clean-venv:
 	rm -rf $(VENV) $(VENV_LATEST)

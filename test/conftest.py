@@ -59,6 +59,40 @@ def make_model(**kw):
     )
 
 
+def tiny_experiment(root: Path, src_f0: float = 220.0, trg_f0: float = 120.0) -> Path:
+    """A tiny CycleGAN-VC experiment as training leaves it: exp/config.yaml (naming
+    the statistics relative to root, as a recipe's config does), exp/model.pth and
+    the log-F0 statistics (speakers at src_f0 and trg_f0 Hz). Build and load it
+    with root as the working directory. Returns root / "exp"."""
+    import numpy as np
+    import yaml
+
+    from espnet2_cyclegan_vc.f0 import accumulate_logf0, save_logf0_stats
+    from espnet2_cyclegan_vc.tasks.vc import VCTask
+
+    stats = root / "exp" / "stats"
+    stats.mkdir(parents=True, exist_ok=True)
+    for side, f0 in (("src", src_f0), ("trg", trg_f0)):
+        save_logf0_stats(accumulate_logf0([f0 * np.exp(np.linspace(-0.2, 0.2, 500))]), stats / f"{side}_logf0.npz")
+    config = dict(
+        world_conf={"f0_method": "dio"}, feats_dim=None,
+        generator="cyclegan_vc", generator_conf=G, discriminator="cyclegan_vc", discriminator_conf=D,
+        src_normalize=None, src_normalize_conf={}, trg_normalize=None, trg_normalize_conf={},
+        model_conf=dict(src_logf0_stats_file="exp/stats/src_logf0.npz",
+                        trg_logf0_stats_file="exp/stats/trg_logf0.npz"),
+    )
+    (root / "exp" / "config.yaml").write_text(yaml.safe_dump(config))
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        torch.manual_seed(0)
+        model, _ = VCTask.build_model_from_file("exp/config.yaml", None)
+        torch.save(model.state_dict(), "exp/model.pth")
+    finally:
+        os.chdir(cwd)
+    return root / "exp"
+
+
 def batch(seed=0, frames=32):
     gen = torch.Generator().manual_seed(seed)
     lengths = torch.tensor([frames, frames])

@@ -19,11 +19,9 @@ import pytest
 import torch
 import yaml
 
-from conftest import D, G, REPO_ROOT
+from conftest import REPO_ROOT, tiny_experiment
 from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
-from espnet2_cyclegan_vc.f0 import accumulate_logf0, save_logf0_stats
 from espnet2_cyclegan_vc.model_io import UnsafeModelError, load_state_dict, unpack_model
-from espnet2_cyclegan_vc.tasks.vc import VCTask
 
 
 def harmonic_signal(f0=140.0, seconds=0.6, fs=16000):
@@ -47,26 +45,10 @@ def packed(tmp_path_factory):
     from espnet2.main_funcs.pack_funcs import pack
 
     root = tmp_path_factory.mktemp("packed")
-    stats = root / "exp" / "stats"
-    stats.mkdir(parents=True)
-    for spk, f0 in (("src", 220.0), ("trg", 120.0)):
-        save_logf0_stats(accumulate_logf0([f0 * np.exp(np.linspace(-0.2, 0.2, 500))]), stats / f"{spk}_logf0.npz")
-    config = dict(
-        world_conf={"f0_method": "dio"}, feats_dim=None,
-        generator="cyclegan_vc", generator_conf=G, discriminator="cyclegan_vc", discriminator_conf=D,
-        src_normalize=None, src_normalize_conf={}, trg_normalize=None, trg_normalize_conf={},
-        model_conf=dict(src_logf0_stats_file="exp/stats/src_logf0.npz",
-                        trg_logf0_stats_file="exp/stats/trg_logf0.npz"),
-    )
-    (root / "exp" / "config.yaml").write_text(yaml.safe_dump(config))
+    tiny_experiment(root)
     cwd = os.getcwd()
-    # The config names the statistics relative to the recipe folder, and pack()
-    # names members relative to the working directory, as in stage 7.
-    os.chdir(root)
+    os.chdir(root)  # pack() names members relative to the working directory, as stage 7 does
     try:
-        torch.manual_seed(0)
-        model, _ = VCTask.build_model_from_file("exp/config.yaml", None)
-        torch.save(model.state_dict(), "exp/model.pth")
         pack(files={"model_file": "exp/model.pth"}, yaml_files={"train_config": "exp/config.yaml"},
              outpath="packed_model.zip", option=["exp/stats/src_logf0.npz", "exp/stats/trg_logf0.npz"])
     finally:

@@ -92,3 +92,74 @@ def test_missing_target_data_is_named():
     del b["trg_feats"]
     with pytest.raises(ValueError, match="trg_feats"):
         model(forward_generator=True, **b)
+
+
+# ------------------------------------------------ behaviour the fast loop must guard
+
+
+def mvn(tmp_path, name, mean, std, dim=24):
+    """A GlobalMVN with the given per-dimension mean and std (ESPnet's stats format)."""
+    count = 100.0
+    mean, std = np.full(dim, mean), np.full(dim, std)
+    path = tmp_path / f"{name}.npz"
+    np.savez(path, count=count, sum=mean * count, sum_square=(std**2 + mean**2) * count)
+    return GlobalMVN(str(path))
+
+
+def test_conversion_runs_the_direction_s_generator_with_its_speakers_statistics(tmp_path):
+    torch.manual_seed(0)
+    gens = [CycleGANVCGenerator(**G) for _ in range(2)]
+    model = ESPnetCycleGANVCModel(
+        *gens, CycleGANVCDiscriminator(**D), CycleGANVCDiscriminator(**D),
+        mvn(tmp_path, "src", 1.0, 2.0), mvn(tmp_path, "trg", -3.0, 0.5),
+    ).eval()
+    feats = torch.randn(40, 24)
+    with torch.no_grad():
+        # x -> normalise with the input speaker's statistics -> generator of the
+        # direction -> denormalise with the output speaker's statistics.
+        src_to_trg = gens[0](((feats - 1.0) / 2.0).T[None])[0].T * 0.5 - 3.0
+        trg_to_src = gens[1](((feats + 3.0) / 0.5).T[None])[0].T * 2.0 + 1.0
+    torch.testing.assert_close(model.convert(feats, "src_to_trg"), src_to_trg, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(model.convert(feats, "trg_to_src"), trg_to_src, atol=1e-4, rtol=1e-4)
+    assert (src_to_trg - trg_to_src).abs().mean() > 0.5
+
+
+def constant_discriminator(value):
+    """A discriminator whose every output is `value` (last layer: zero weights, bias = value)."""
+    d = CycleGANVCDiscriminator(**D)
+    last = [m for m in d.modules() if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Linear))][-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.fill_(value)
+    return d
+
+
+@pytest.mark.parametrize("loss_type", ["mse", "bce"])
+def test_discriminator_loss_calls_real_real_and_fake_fake_on_both_sides(loss_type):
+    torch.manual_seed(0)
+    d_src, d_trg = 0.8, -0.4  # raw outputs (logits for bce)
+    model = ESPnetCycleGANVCModel(
+        CycleGANVCGenerator(**G), CycleGANVCGenerator(**G), constant_discriminator(d_src),
+        constant_discriminator(d_trg), None, None, adversarial_loss_type=loss_type,
+    )
+    stats = model(forward_generator=False, **batch())["stats"]
+    if loss_type == "mse":
+        real = lambda o: (o - 1.0) ** 2  # noqa: E731
+        fake = lambda o: o**2  # noqa: E731
+    else:
+        real = lambda o: -np.log(1 / (1 + np.exp(-o)))  # noqa: E731
+        fake = lambda o: -np.log(1 - 1 / (1 + np.exp(-o)))  # noqa: E731
+    assert float(stats["discriminator_real_loss"]) == pytest.approx(real(d_src) + real(d_trg), rel=1e-5)
+    assert float(stats["discriminator_fake_loss"]) == pytest.approx(fake(d_src) + fake(d_trg), rel=1e-5)
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_discriminator_gradients_never_reach_the_generators(cached):
+    model = make_model(two_step_adversarial=False)
+    b = batch()
+    if cached:
+        model(forward_generator=True, **b)  # the discriminator turn reuses these outputs
+    out = model(forward_generator=False, **b)
+    out["loss"].backward()
+    assert all(p.grad is None for p in model.generator.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.discriminator.parameters())

@@ -69,3 +69,43 @@ def test_short_utterances_are_repeated_to_the_segment_with_a_warning(caplog):
     # Validation and collect-stats keep whole utterances.
     pre_valid = UnpairedSegmentPreprocessor(train=False, segment_frames=128)
     assert pre_valid("k", {"src_feats": short})["src_feats"].shape == (50, 24)
+
+
+def test_targets_and_crops_vary_from_draw_to_draw(tmp_path):
+    _write_pool(str(tmp_path))
+    torch.manual_seed(0)
+    pre = UnpairedSegmentPreprocessor(train=True, segment_frames=16, target_pool_scp=str(tmp_path / "trg.scp"))
+    src = np.stack([np.full(200, -1.0), np.arange(200)], 1).astype(np.float32)
+    targets, target_starts, source_starts = set(), set(), set()
+    for _ in range(60):
+        out = pre("key", {"src_feats": src, "trg_feats": src})
+        # The target comes from the pool, never the listed (source-like) entry.
+        assert out["trg_feats"][0, 0] >= 0
+        # A segment is a contiguous run of frames.
+        np.testing.assert_array_equal(np.diff(out["src_feats"][:, 1]), np.ones(15))
+        targets.add(int(out["trg_feats"][0, 0]))
+        target_starts.add(int(out["trg_feats"][0, 1]))
+        source_starts.add(int(out["src_feats"][0, 1]))
+    assert len(targets) >= 8  # of 10, drawn uniformly
+    assert len(target_starts) > 30 and len(source_starts) > 30
+    assert min(source_starts) >= 0 and max(source_starts) <= 200 - 16
+
+
+def test_the_task_draws_targets_from_the_target_speaker_s_features(tmp_path):
+    from espnet2_cyclegan_vc.tasks.vc import VCTask
+
+    trg_scp = _write_pool(str(tmp_path))
+    src_scp = tmp_path / "src.scp"
+    with kaldiio.WriteHelper(f"ark,scp:{tmp_path}/src.ark,{src_scp}") as writer:
+        for i in range(3):
+            writer[f"src{i}"] = np.stack([np.full(300, -1.0 - i), np.arange(300)], 1).astype(np.float32)
+    args = VCTask.get_parser().parse_args([
+        "--output_dir", str(tmp_path / "exp"),
+        "--train_data_path_and_name_and_type", f"{src_scp},src_feats,kaldi_ark",
+        "--train_data_path_and_name_and_type", f"{trg_scp},trg_feats,kaldi_ark",
+    ])
+    pre = VCTask.build_preprocess_fn(args, train=True)
+    src = kaldiio.load_scp(str(src_scp))["src0"]
+    torch.manual_seed(0)
+    drawn = {int(pre("k", {"src_feats": src, "trg_feats": src})["trg_feats"][0, 0]) for _ in range(30)}
+    assert drawn <= set(range(10)) and len(drawn) >= 5  # target utterances 0..9, never a source one
