@@ -357,7 +357,7 @@ same sentence, and the unconverted source against it (the baseline); mean ± std
 scored sentences; bold = better than the baseline. MCD and log-F0 RMSE: lower is better;
 speaker similarity (cosine of speaker embeddings to each speaker's centroid): closer to the
 target is better, and the ceiling is the target speaker's own recordings.
-Audio: {shown} per direction. Pictures: WORLD envelopes of source, converted and target,
+Audio: {shown} per direction. Pictures: spectral envelopes of source, converted and target,
 and the frame power over the source's pauses.</p>
 {''.join(sections)}
 <script>{SCRIPT}</script>
