@@ -7,8 +7,9 @@ that shows the check can fail, the former smoke-test configuration
 (conf/train_cyclegan_vc_short.yaml, 200 updates), which fills pauses with
 noise. Each model converts a real utterance with leading, inner and
 trailing pauses; the frame power over the source's pauses is compared with
-the source's (espnet2_cyclegan_vc.scoring.pause_power_change): on average
-within a few dB, and no single pause louder by more than that.
+the source's, each relative to its utterance's speech level
+(espnet2_cyclegan_vc.scoring.pause_power_change): on average within a few
+dB, and no single pause louder by more than that.
 """
 
 import numpy as np
@@ -92,7 +93,9 @@ def pause_regions(power_db):
 
 
 def pause_changes(converter):
-    """Per direction: overall and per-region power change over the source's pauses."""
+    """Per direction: overall and per-region power change over the source's pauses,
+    each utterance's power taken relative to its own speech level (as the scorer
+    does), so a conversion that is louder overall does not read as noise."""
     config = WorldConfig(**WORLD)
     out = {}
     for direction, spk in (("src_to_trg", "SF1"), ("trg_to_src", "TM3")):
@@ -101,8 +104,10 @@ def pause_changes(converter):
         converted_wav = converter(wav, fs, direction=direction)
         converted = frame_power_db(mcep_to_sp(analyze(converted_wav, config).mcep, config))
         n = min(len(source), len(converted))
-        regions = pause_regions(source[:n])
-        change = {name: float(np.mean(converted[:n][m] - source[:n][m])) for name, m in regions.items()}
+        source, converted = source[:n], converted[:n]
+        speech = speech_frames(source)
+        relative = converted - converted[speech].mean() - (source - source[speech].mean())
+        change = {name: float(np.mean(relative[m])) for name, m in pause_regions(source).items()}
         change["all"] = pause_power_change(source, converted)
         out[direction] = change
     return out
