@@ -12,6 +12,10 @@ import numpy as np
 
 from espnet2_cyclegan_vc.fileio import save_npz_atomic
 
+# Below this standard deviation of log F0 (natural log) a speaker's F0 is
+# constant, and the log-Gaussian transform would divide by (almost) zero.
+MIN_LOGF0_STD = 1e-6
+
 
 @dataclasses.dataclass(frozen=True)
 class LogF0Stats:
@@ -37,7 +41,8 @@ class LogF0Stats:
         mean = total / count
         var = max(total_sq / count - mean * mean, 0.0)
         std = float(np.sqrt(var))
-        if not (np.isfinite(mean) and np.isfinite(std)) or std <= 0:
+        # A (numerically) constant F0 has no spread to map onto another speaker.
+        if not (np.isfinite(mean) and np.isfinite(std)) or std <= MIN_LOGF0_STD:
             raise ValueError(f"{name}: invalid log-F0 statistics (mean {mean}, std {std})")
         return cls(mean=mean, std=std)
 

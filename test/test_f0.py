@@ -44,3 +44,8 @@ def test_stats_over_voiced_frames_round_trip(tmp_path):
 def test_no_voiced_frames_is_a_clear_error():
     with pytest.raises(ValueError, match="SF9.*voiced"):
         LogF0Stats.from_f0([np.zeros(50), np.zeros(10)], name="SF9")
+
+
+def test_constant_f0_statistics_are_refused():
+    with pytest.raises(ValueError, match="SF9.*invalid log-F0 statistics"):
+        LogF0Stats.from_f0([np.full(50, 200.0)], name="SF9")

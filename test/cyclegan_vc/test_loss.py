@@ -51,6 +51,9 @@ def test_l1_is_mean_absolute_error_not_a_matrix_norm():
     assert l1_loss(a, b).item() == pytest.approx(6.0 / 4)
     # The max-column-sum matrix norm would give 4.
     assert l1_loss(a, b).item() != pytest.approx(torch.linalg.matrix_norm(a, ord=1).item())
+    # Against a non-zero target it is the mean of |prediction - target|.
+    target = torch.tensor([[2.0, 1.0], [-1.0, 0.5]])
+    assert l1_loss(a, target).item() == pytest.approx((1.0 + 3.0 + 4.0 + 0.5) / 4)
 
 
 def test_identity_schedule_switches_off_after_n_updates():

@@ -63,3 +63,10 @@ def test_gated_conv2d_is_conv_instance_norm_glu():
     x = torch.randn(2, 2, 8, 10)
     expected = F.glu(instance_norm(block.conv(F.pad(x, block.padding)), block.norm), dim=1)
     torch.testing.assert_close(block(x), expected)
+
+
+def test_strided_and_upscaling_blocks_change_the_frame_rate():
+    x = torch.randn(1, 4, 16)
+    assert GatedConv1d(4, 6, 5, stride=2)(x).shape == (1, 6, 8)
+    assert GatedConv1d(4, 6, 5, upscale_factor=2)(x).shape == (1, 6, 32)
+    assert GatedConv2d(1, 3, (5, 5), stride=(2, 2))(torch.randn(1, 1, 8, 16)).shape == (1, 3, 4, 8)
