@@ -51,13 +51,12 @@ from espnet2_cyclegan_vc.scoring import (
 )
 from espnet2_cyclegan_vc.scoring.metrics import wav_features
 from espnet2_cyclegan_vc.scoring.speaker import (
-    ENCODER_FS,
-    SkippedUtterance,
     SpeakerCentroid,
     SpeakerEncoder,
-    cosine,
+    similarity_to,
+    summarize_similarity,
 )
-from espnet2_cyclegan_vc.world import WorldConfig, WorldFeatures, analyze, decode_ap, load_wav, prepare_wav
+from espnet2_cyclegan_vc.world import WorldConfig, WorldFeatures, analyze, decode_ap, load_wav
 
 CURVE_METRICS = ("mcd", "mcd_speech", "logf0_rmse")
 SIMILARITY_METRICS = ("spk_sim_target", "spk_closer_to_target")
@@ -140,18 +139,10 @@ class _Similarity:
     def __call__(self, wavs: Sequence[Tuple[str, np.ndarray]], in_side: str, out_side: str) -> dict:
         if self.encoder is None:
             return {}
-        pairs = []
-        for name, wav in wavs:
-            try:
-                emb = self.encoder.embed(prepare_wav(wav, self.fs, ENCODER_FS, name=name), name=name)
-            except SkippedUtterance as e:
-                logging.warning("Speaker similarity: skipping %s", e)
-                continue
-            pairs.append((cosine(emb, self.centroids[out_side].vector), cosine(emb, self.centroids[in_side].vector)))
-        if not pairs:
-            return dict(spk_sim_target=None, spk_closer_to_target=None)
-        arr = np.array(pairs)
-        return dict(spk_sim_target=float(arr[:, 0].mean()), spk_closer_to_target=float(np.mean(arr[:, 0] > arr[:, 1])))
+        embeddings, _ = self.encoder.embed_wavs(wavs, self.fs)
+        sims = similarity_to(embeddings, self.centroids[out_side], self.centroids[in_side])
+        summary = summarize_similarity(list(sims.values()))
+        return dict(spk_sim_target=summary["to_target"], spk_closer_to_target=summary["closer_to_target"])
 
 
 def learning_curve(
@@ -321,10 +312,11 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(cmd: Optional[Sequence[str]] = None) -> None:
-    args = get_parser().parse_args(cmd)
+    parser = get_parser()
+    args = parser.parse_args(cmd)
     setup_logging(args.log_level)
     if (args.src_centroid is None) != (args.trg_centroid is None):
-        raise SystemExit("vc_learning_curve: error: --src_centroid and --trg_centroid go together")
+        parser.error("--src_centroid and --trg_centroid go together")
 
     def job():
         centroids = None

@@ -10,13 +10,13 @@ own evaluation utterances) are compared the same way.
 
 import logging
 from pathlib import Path
-from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from espnet2_cyclegan_vc.fileio import save_npz_atomic
 from espnet2_cyclegan_vc.scoring.matching import ScoringError, preview_ids
-from espnet2_cyclegan_vc.world import AudioError, load_wav
+from espnet2_cyclegan_vc.world import AudioError, load_wav, prepare_wav
 
 ENCODER_NAME = "resemblyzer VoiceEncoder (GE2E d-vector, 256 dims, weights shipped in the package)"
 INSTALL_HINT = (
@@ -72,10 +72,22 @@ class SpeakerEncoder:
     def embed_files(self, paths: Iterable[Tuple[str, str]]) -> Tuple[Dict[str, np.ndarray], List[str]]:
         """Embeddings of (id, wav path) pairs; utterances that cannot be embedded
         are logged and skipped. Returns ({id: embedding}, [skipped ids])."""
+        return self._embed_all(
+            (utt, f"{utt} ({path})", lambda path=path: load_wav(path, ENCODER_FS)) for utt, path in paths
+        )
+
+    def embed_wavs(self, wavs: Iterable[Tuple[str, np.ndarray]], fs: int) -> Tuple[Dict[str, np.ndarray], List[str]]:
+        """The same as :meth:`embed_files` for (id, mono signal at fs) pairs."""
+        return self._embed_all(
+            (utt, utt, lambda wav=wav, utt=utt: prepare_wav(wav, fs, ENCODER_FS, name=utt)) for utt, wav in wavs
+        )
+
+    def _embed_all(self, items: Iterable[Tuple[str, str, Callable[[], np.ndarray]]]):
+        """(id, name for messages, reader of the signal at ENCODER_FS) -> embeddings, skipped ids."""
         embeddings, skipped = {}, []
-        for utt, path in paths:
+        for utt, name, read in items:
             try:
-                embeddings[utt] = self.embed(load_wav(path, ENCODER_FS), name=f"{utt} ({path})")
+                embeddings[utt] = self.embed(read(), name=name)
             except (SkippedUtterance, AudioError) as e:
                 logging.warning("Speaker similarity: skipping %s", e)
                 skipped.append(utt)
