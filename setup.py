@@ -23,7 +23,6 @@ install_requires = [
     "PyYAML",
     "tensorboard",
     "matplotlib",
-    "espeakng-loader",
     # Scoring: SPTK mel-cepstra for the standard MCD (builds from source with a
     # C compiler), and Resemblyzer's speaker encoder, whose weights ship in the
     # package (speaker similarity offline).
@@ -40,6 +39,8 @@ setup(
     packages=find_packages(include=["espnet2_cyclegan_vc", "espnet2_cyclegan_vc.*"]),
     python_requires=">=3.10,<3.14",
     install_requires=install_requires,
-    extras_require={"test": ["pytest"]},
+    # mini: eSpeak NG for the mini_vc recipe's generated corpus
+    # (egs2/mini_vc/vc1/local/mini_corpus); the tests generate it too.
+    extras_require={"mini": ["espeakng-loader"], "test": ["pytest", "espeakng-loader"]},
     license="Apache-2.0",
 )

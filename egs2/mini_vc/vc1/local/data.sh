@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: local/data.sh [--seed 0] [--num_train 40] [--num_eval 8] [--num_dev 3]
 # Generates the two-speaker mini corpus (MINIF -> MINIM, see
-# espnet2_cyclegan_vc/corpus/mini.py) and its data dirs, split as VCC2016 is:
+# local/mini_corpus/mini.py) and its data dirs, split as VCC2016 is:
 # disjoint training sentences, parallel evaluation sentences.
 set -euo pipefail
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (local/data.sh) $*"; }
@@ -17,7 +17,7 @@ num_dev=3
 . ./db.sh
 
 log "Generating the mini corpus in ${MINI_VC} (skipped when already complete)"
-python3 -m espnet2_cyclegan_vc.corpus.mini --outdir "${MINI_VC}" --seed "${seed}" \
+python3 local/make_mini_corpus.py --outdir "${MINI_VC}" --seed "${seed}" \
     --num_train "${num_train}" --num_eval "${num_eval}"
 python3 -m espnet2_cyclegan_vc.bin.prepare_vcc2016_data --db "${MINI_VC}" \
     --speakers MINIF MINIM --srcspk "${srcspk}" --trgspk "${trgspk}" \

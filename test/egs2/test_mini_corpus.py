@@ -1,14 +1,27 @@
-"""Tests of the embedded mini corpus (sentence grammar, eSpeak wrapper, generator)."""
+"""Tests of the embedded mini corpus (sentence grammar, eSpeak wrapper, generator).
+
+The generator is the mini_vc recipe's data preparation, egs2/mini_vc/vc1/local/
+(the mini_corpus package and its make_mini_corpus.py script), not part of the
+installed plugin; the recipe imports it from local/, as do these tests.
+"""
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from espnet2_cyclegan_vc.corpus import mini
-from espnet2_cyclegan_vc.corpus.sentences import generate_sentences, number_to_words, word_count
+from conftest import REPO_ROOT
+
+RECIPE = REPO_ROOT / "egs2/mini_vc/vc1"
+if str(RECIPE / "local") not in sys.path:
+    sys.path.insert(0, str(RECIPE / "local"))
+
+from mini_corpus import mini  # noqa: E402
+from mini_corpus.sentences import generate_sentences, number_to_words, word_count  # noqa: E402
 
 needs_espeak = pytest.mark.skipif(
     importlib.util.find_spec("espeakng_loader") is None,
@@ -89,7 +102,7 @@ def test_plan_is_non_parallel_for_training_and_parallel_for_eval():
 
 @needs_espeak
 def test_espeak_synthesize_in_memory():
-    from espnet2_cyclegan_vc.corpus import espeak
+    from mini_corpus import espeak
 
     wav, sr = espeak.synthesize("This is a short test.", voice="en-us+f3", rate=170)
     assert sr == 22050
@@ -155,6 +168,23 @@ def test_same_seed_identical_bytes_different_seed_differs(corpus, tmp_path):
     assert wav_files(other) == wav_files(corpus)
     assert all((other / r).read_bytes() != (corpus / r).read_bytes() for r in wav_files(corpus))
     assert read_sentences(other) != read_sentences(corpus)
+
+
+@needs_espeak
+def test_recipe_script_writes_the_same_corpus(corpus, tmp_path):
+    """local/data.sh runs `python3 local/make_mini_corpus.py` in the recipe directory."""
+    out = tmp_path / "corpus"
+    res = subprocess.run(
+        [sys.executable, "local/make_mini_corpus.py", "--outdir", str(out), "--seed", "0",
+         "--num_train", str(NUM_TRAIN), "--num_eval", str(NUM_EVAL)],
+        cwd=RECIPE, capture_output=True, text=True,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "Done in" in res.stdout
+    files = sorted(p.relative_to(corpus) for p in corpus.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    for rel in files:
+        assert (out / rel).read_bytes() == (corpus / rel).read_bytes(), rel
 
 
 @needs_espeak

@@ -24,8 +24,8 @@ of the training ids and the target speaker the second half, so the training
 sentences of the two speakers are disjoint. Evaluation sentences are spoken by
 both speakers and appear in no training set.
 
-Usage:
-    python -m espnet2_cyclegan_vc.corpus.mini --outdir DIR [--seed N]
+Usage (from egs2/mini_vc/vc1, as local/data.sh does):
+    python3 local/make_mini_corpus.py --outdir DIR [--seed N]
         [--num_train N] [--num_eval N] [--force]
 
 Only numpy is imported at module level: the synthesis worker process (spawned
@@ -45,9 +45,10 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from espnet2_cyclegan_vc.corpus import espeak
-from espnet2_cyclegan_vc.corpus.sentences import generate_sentences
 from espnet2_cyclegan_vc.fileio import write_text_atomic, write_wav_atomic
+
+from . import espeak
+from .sentences import generate_sentences
 
 SOURCE_SPEAKER = "MINIF"
 TARGET_SPEAKER = "MINIM"
@@ -281,10 +282,10 @@ def _write_readme(outdir: Path, seed: int, num_train: int, num_eval: int) -> Non
     text = f"""Mini non-parallel voice-conversion corpus (synthetic)
 =====================================================
 
-Generated locally by espnet2_cyclegan_vc.corpus.mini (corpus version
+Generated locally by egs2/mini_vc/vc1/local/make_mini_corpus.py (corpus version
 {CORPUS_VERSION}) with the eSpeak NG formant synthesiser ({_espeak_version()}).
 No audio or text was downloaded: sentences come from a small template grammar
-(espnet2_cyclegan_vc/corpus/sentences.py) and are spoken by two synthetic voices.
+(local/mini_corpus/sentences.py) and are spoken by two synthetic voices.
 
   seed={seed}  num_train={num_train} per speaker  num_eval={num_eval}
 

@@ -5,7 +5,7 @@ corpus is copied. Sentences are plain declaratives, questions and requests of
 roughly 6-14 words, which a speech synthesiser renders in 1.5-4 seconds.
 
 Example:
-    >>> from espnet2_cyclegan_vc.corpus.sentences import generate_sentences
+    >>> from mini_corpus.sentences import generate_sentences
     >>> len(generate_sentences(5, seed=0))
     5
 """

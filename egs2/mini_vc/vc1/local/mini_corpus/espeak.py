@@ -11,7 +11,7 @@ process-wide globals, so this module initialises the engine once per process
 and serialises every synthesis behind one lock.
 
 Example:
-    >>> from espnet2_cyclegan_vc.corpus.espeak import synthesize
+    >>> from mini_corpus.espeak import synthesize
     >>> wav, sr = synthesize("Hello world.", voice="en-us+f3", rate=170)
     >>> wav.dtype, sr
     (dtype('int16'), 22050)
@@ -63,7 +63,8 @@ class _Engine:
             import espeakng_loader
         except ImportError as e:  # pragma: no cover - depends on the environment
             raise EspeakError(
-                "the 'espeakng-loader' package is required to synthesise the mini corpus"
+                "the 'espeakng-loader' package is required to synthesise the mini corpus: "
+                "install the plugin's 'mini' extra (pip install -e '<repository>[mini]')"
             ) from e
         lib_path = espeakng_loader.get_library_path()
         self.data_path = espeakng_loader.get_data_path()
