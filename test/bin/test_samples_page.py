@@ -14,7 +14,8 @@ import pytest
 
 from espnet2_cyclegan_vc.bin import samples_page, vc_score
 
-from conftest import logged_errors, needs, parse_html, vcc2016_root
+from conftest import logged_errors, needs, vcc2016_root
+from helpers.html import parse_html
 
 VCC = vcc2016_root() / "evaluation_all"
 needs_vcc = needs(VCC, "VCC2016 evaluation set")

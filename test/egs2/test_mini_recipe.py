@@ -22,7 +22,8 @@ import pytest
 import soundfile
 import yaml
 
-from conftest import REPO_ROOT, parse_html
+from conftest import REPO_ROOT
+from helpers.html import parse_html
 from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
 
 pytestmark = pytest.mark.slow

@@ -4,13 +4,15 @@ Two short trainings through the real task on 20 + 20 VCC2016 training
 utterances: the CPU configuration of the VCC2016 recipe
 (conf/train_cyclegan_vc_cpu.yaml, cut to 2000 updates) and, as the control
 that shows the check can fail, the former smoke-test configuration
-(conf/train_cyclegan_vc_short.yaml, 200 updates), which fills pauses with
+(test/egs2/conf/train_cyclegan_vc_short.yaml, 200 updates), which fills pauses with
 noise. Each model converts a real utterance with leading, inner and
 trailing pauses; the frame power over the source's pauses is compared with
 the source's, each relative to its utterance's speech level
 (espnet2_cyclegan_vc.scoring.pause_power_change): on average within a few
 dB, and no single pause louder by more than that.
 """
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,6 +27,7 @@ from espnet2_cyclegan_vc.world import WorldConfig, analyze, mcep_to_sp
 pytestmark = [needs_vcc2016, pytest.mark.slow]
 
 CONF = REPO_ROOT / "egs2/vcc2016/vc1/conf"
+SHORT_CONFIG = Path(__file__).parent / "conf/train_cyclegan_vc_short.yaml"  # a test fixture, not a recipe config
 WORLD = {"f0_method": "dio"}  # faster than harvest; pauses do not depend on F0
 SPEAKERS = {"src": ("SF1", range(100001, 100021)), "trg": ("TM3", range(100082, 100102))}
 # A converted pause may be somewhat quieter or louder than the source's (WORLD
@@ -140,7 +143,7 @@ def test_cpu_configuration_keeps_pauses_quiet(features):
 
 def test_former_smoke_configuration_fills_pauses_with_noise(features):
     """The control: the check above fails for a configuration known to add noise."""
-    converter = train(features, CONF / "train_cyclegan_vc_short.yaml", "exp_short",
+    converter = train(features, SHORT_CONFIG, "exp_short",
                       "--max_epoch", 1, "--num_iters_per_epoch", 200)
     changes = pause_changes(converter)
     print("pause power change [dB], short configuration:", changes)

@@ -19,10 +19,15 @@ ln -s "${rel}/vc.sh" "${dir}/vc.sh"
 ln -s "${rel}/utils" "${dir}/utils"
 cp "${template}/path.sh" "${template}/cmd.sh" "${dir}/"
 cp "${template}/conf/slurm.conf" "${dir}/conf/"
+cp "${example}/conf/world.yaml" "${example}/conf/decode.yaml" "${dir}/conf/"
 # The paper's configuration (for a GPU) and the one that converts after an
-# hour on a CPU; train_cyclegan_vc.yaml is a link in that recipe, copied as a file.
-cp "${example}/conf/world.yaml" "${example}/conf/train_cyclegan_vc.yaml" \
-   "${example}/conf/train_cyclegan_vc_cpu.yaml" "${example}/conf/decode.yaml" "${dir}/conf/"
+# hour on a CPU, laid out as in every recipe (TEMPLATE/vc1/README.md): the file in
+# conf/tuning/, a relative link to it in conf/.
+mkdir -p "${dir}/conf/tuning"
+for name in train_cyclegan_vc.yaml train_cyclegan_vc_cpu.yaml; do
+    cp "${example}/conf/tuning/${name}" "${dir}/conf/tuning/"
+    ln -s "tuning/${name}" "${dir}/conf/${name}"
+done
 cat > "${dir}/db.sh" <<'EOS'
 # Where the corpus is (override from the environment).
 CORPUS=${CORPUS:-downloads/corpus}

@@ -4,7 +4,6 @@
 # On a CPU (about an hour of training, see RESULTS.md): add
 #   --train_config conf/train_cyclegan_vc_cpu.yaml --inference_model valid.generator_cycle_loss.ave_5best.pth
 # and --learning_curve true for the quality of every epoch model.
-# conf/train_cyclegan_vc_short.yaml only checks that stages 4-6 run (minutes; it does not convert well).
 set -euo pipefail
 
 # Options given to this script come last, so they override these.
