@@ -27,7 +27,7 @@ from espnet2.utils import config_argparse
 from typeguard import typechecked
 
 from espnet2_cyclegan_vc.bin import USER_ERRORS, add_log_level_argument, run_main, setup_logging
-from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import DIRECTIONS
+from espnet2_cyclegan_vc.directions import DIRECTIONS, direction_sides
 from espnet2_cyclegan_vc.f0 import LogF0Stats, convert_f0
 from espnet2_cyclegan_vc.fileio import read_scp, write_scp, write_wav_atomic
 from espnet2_cyclegan_vc.model_io import UnsafeModelError, unpack_model
@@ -83,7 +83,7 @@ class VoiceConverter:
         self.device = device
         self.direction = direction
         self.world = WorldConfig.from_dict(train_args.world_conf)
-        feats_dim = model.generator["src_to_trg"].in_channels
+        feats_dim = model.cyclegan.generator["src_to_trg"].in_channels
         if feats_dim != self.world.mcep_dim:
             raise ValueError(
                 f"{train_config}: generator input dim {feats_dim} != world_conf mcep_dim "
@@ -145,7 +145,7 @@ class VoiceConverter:
         direction = direction or self.direction
         mcep = torch.from_numpy(feats.mcep.astype(np.float32)).to(self.device)
         converted = self.model.convert(mcep, direction).cpu().double().numpy()
-        in_side, out_side = ("src", "trg") if direction == "src_to_trg" else ("trg", "src")
+        in_side, out_side = direction_sides(direction)
         f0 = convert_f0(feats.f0, self.logf0[in_side], self.logf0[out_side])
         out = synthesize(f0, converted, feats.ap, self.world)
         if not np.all(np.isfinite(out)):

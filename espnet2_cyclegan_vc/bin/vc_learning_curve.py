@@ -38,7 +38,7 @@ import numpy as np
 
 from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
 from espnet2_cyclegan_vc.bin import add_log_level_argument, int_at_least, positive_int, run_main, setup_logging
-from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import DIRECTIONS
+from espnet2_cyclegan_vc.directions import DIRECTIONS, direction_sides
 from espnet2_cyclegan_vc.fileio import atomic_output, write_text_atomic
 from espnet2_cyclegan_vc.scoring import (
     ScoringError,
@@ -184,7 +184,7 @@ def learning_curve(
         analysed = {side: pool.map(_Analysis(config), paths, chunksize=1) for side, paths in wavs.items()}
         baseline = {}
         for d in directions:
-            in_side, out_side = ("src", "trg") if d == "src_to_trg" else ("trg", "src")
+            in_side, out_side = direction_sides(d)
             baseline[d] = _means(
                 [score_features(ref, inp[1]) for inp, (_, ref) in zip(analysed[in_side], analysed[out_side])]
             )
@@ -194,7 +194,7 @@ def learning_curve(
             converter = VoiceConverter(train_config, path)
             updates = int(converter.model.num_updates)
             for d in directions:
-                in_side, out_side = ("src", "trg") if d == "src_to_trg" else ("trg", "src")
+                in_side, out_side = direction_sides(d)
                 items = []
                 for (sent, *_), (feats, _) in zip(sentences, analysed[in_side]):
                     full = WorldFeatures(f0=feats.f0, mcep=feats.mcep, ap=decode_ap(feats.ap, config))

@@ -28,13 +28,15 @@ from espnet2.train.gan_trainer import GANTrainer
 from espnet2.utils.get_default_kwargs import get_default_kwargs
 from espnet2.utils.nested_dict_action import NestedDictAction
 
+from espnet2_cyclegan_vc.cyclegan.cyclegan import CycleGAN
 from espnet2_cyclegan_vc.cyclegan_vc.discriminator import CycleGANVCDiscriminator
-from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import ESPnetCycleGANVCModel
 from espnet2_cyclegan_vc.cyclegan_vc.generator import CycleGANVCGenerator
 from espnet2_cyclegan_vc.cyclegan_vc2.discriminator import PatchGANDiscriminator
 from espnet2_cyclegan_vc.cyclegan_vc2.generator import CycleGANVC2Generator
+from espnet2_cyclegan_vc.espnet_model import ESPnetCycleGANVCModel
 from espnet2_cyclegan_vc.model_io import load_state_dict
 from espnet2_cyclegan_vc.schedulers.piecewise_linear_lr import PiecewiseLinearLR
+from espnet2_cyclegan_vc.train.progress import TrainingProgress
 from espnet2_cyclegan_vc.train.unpaired import FeatsCollateFn, UnpairedSegmentPreprocessor
 from espnet2_cyclegan_vc.world import WorldConfig
 
@@ -78,7 +80,20 @@ _MODULE_ARGS = (
     "trg_normalize",
     "discriminator_src_cycle",
     "discriminator_trg_cycle",
+    "cyclegan",
 )
+# model_conf keys that are ESPnetCycleGANVCModel's; the others are CycleGAN's.
+_WRAPPER_ARGS = ("src_logf0_stats_file", "trg_logf0_stats_file")
+# Checkpoints written before the networks moved into ESPnetCycleGANVCModel.cyclegan.
+_CYCLEGAN_KEYS = ("generator.", "discriminator.", "num_updates")
+
+
+def _from_one_module_layout(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """A state dict of the model's earlier one-module layout, in today's keys."""
+    return {
+        f"cyclegan.{key}" if key.startswith(_CYCLEGAN_KEYS) else key: value for key, value in state.items()
+    }
+
 
 # The paper's training setup (Kaneko & Kameoka 2017): batch 1, Adam with
 # lr 2e-4 (G) / 1e-4 (D), betas (0.5, 0.999), 2e5 iterations; the rate is
@@ -130,15 +145,17 @@ class VCTask(AbsTask):
     @typechecked
     def add_task_arguments(cls, parser: argparse.ArgumentParser):
         group = parser.add_argument_group(description="Task related")
-        model_conf = get_default_kwargs(ESPnetCycleGANVCModel)
+        # One model_conf for the wrapper's options and the CycleGAN's.
+        model_conf = {**get_default_kwargs(CycleGAN), **get_default_kwargs(ESPnetCycleGANVCModel)}
         for name in _MODULE_ARGS:
             model_conf.pop(name, None)
         group.add_argument(
             "--model_conf",
             action=NestedDictAction,
             default=model_conf,
-            help="The keyword arguments for ESPnetCycleGANVCModel (loss weights, "
-            "identity-loss schedule, log-F0 statistics files).",
+            help="The keyword arguments of CycleGAN (loss weights, identity-loss "
+            "schedule, variants, speed options) and of ESPnetCycleGANVCModel "
+            "(log-F0 statistics files).",
         )
         group.add_argument(
             "--segment_frames",
@@ -219,16 +236,23 @@ class VCTask(AbsTask):
                 f"discriminator_{side}_cycle": build(discriminator_choices, args.discriminator_conf)
                 for side in ("src", "trg")
             }
-        model = ESPnetCycleGANVCModel(
+        conf = dict(args.model_conf)
+        wrapper_conf = {name: conf.pop(name) for name in _WRAPPER_ARGS if name in conf}
+        cyclegan = CycleGAN(
             generator_src_to_trg=build(generator_choices, args.generator_conf),
             generator_trg_to_src=build(generator_choices, args.generator_conf),
             discriminator_src=build(discriminator_choices, args.discriminator_conf),
             discriminator_trg=build(discriminator_choices, args.discriminator_conf),
+            **cycle_discriminators,
+            **conf,
+        )
+        model = ESPnetCycleGANVCModel(
+            cyclegan,
             src_normalize=normalizers["src_normalize"],
             trg_normalize=normalizers["trg_normalize"],
-            **cycle_discriminators,
-            **args.model_conf,
+            **wrapper_conf,
         )
+        model.progress = TrainingProgress.from_args(args)
         return model
 
     @classmethod
@@ -266,7 +290,8 @@ class VCTask(AbsTask):
         args = argparse.Namespace(**conf)
         model = cls.build_model(args)
         if model_file is not None:
-            model.load_state_dict(load_state_dict(model_file, map_location="cpu"), strict=True)
+            state = _from_one_module_layout(load_state_dict(model_file, map_location="cpu"))
+            model.load_state_dict(state, strict=True)
         return model.to(device), args
 
     @classmethod
@@ -274,7 +299,7 @@ class VCTask(AbsTask):
         cls, args: argparse.Namespace, model: ESPnetCycleGANVCModel
     ) -> List[torch.optim.Optimizer]:
         optimizers = []
-        for suffix, module in (("", model.generator), ("2", model.discriminator)):
+        for suffix, module in (("", model.cyclegan.generator), ("2", model.cyclegan.discriminator)):
             name = getattr(args, f"optim{suffix}")
             optim_class = optim_classes.get(name)
             if optim_class is None:

@@ -48,9 +48,9 @@ def test_a_direction_runs_its_own_generator(converter, direction):
     mcep = torch.from_numpy(feats.mcep.astype(np.float32))
     with torch.no_grad():
         # No normalisation in this model: the generator of the direction, by hand.
-        expected = converter.model.generator[direction](mcep.T[None])[0].T
+        expected = converter.model.cyclegan.generator[direction](mcep.T[None])[0].T
         other = "trg_to_src" if direction == "src_to_trg" else "src_to_trg"
-        elsewhere = converter.model.generator[other](mcep.T[None])[0].T
+        elsewhere = converter.model.cyclegan.generator[other](mcep.T[None])[0].T
     torch.testing.assert_close(converter.model.convert(mcep, direction), expected)
     assert (expected - elsewhere).abs().mean() > 0.1
     a = converter.convert_features(feats, direction)

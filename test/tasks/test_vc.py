@@ -18,7 +18,7 @@ import soundfile
 import torch
 import yaml
 
-from conftest import data_args, extract_training_speakers, needs_vcc2016, run, vcc2016_root
+from conftest import REPO_ROOT, data_args, extract_training_speakers, needs_vcc2016, run, vcc2016_root
 from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
 from espnet2_cyclegan_vc.fileio import read_scp
 from espnet2_cyclegan_vc.world import analyze
@@ -113,12 +113,16 @@ def test_training_writes_espnet_outputs(trained):
 
 def test_resume_continues_updates_schedule_and_identity_state(trained):
     assert "1epoch results" in trained["first"].stderr
-    assert int(trained["after_first"]["model"]["num_updates"]) == ITERS_PER_EPOCH
+    assert int(trained["after_first"]["model"]["cyclegan.num_updates"]) == ITERS_PER_EPOCH
+    # The log shows the time left (the first update of a process starts its clock).
+    assert re.search(r"1epoch:train:progress: updates=3/\d+, updates_per_s=[0-9.]+, epoch_time_left=0:00:00, "
+                     r"time_left=\d+:\d\d:\d\d", trained["first"].stderr)
+    assert re.search(r"2epoch:train:progress: updates=6/", trained["second"].stderr)
     # The second call resumed from epoch 1 rather than starting again.
     assert "1epoch results" not in trained["second"].stderr
     assert "2epoch results" in trained["second"].stderr
     ckpt = torch.load(trained["exp"] / "checkpoint.pth", map_location="cpu", weights_only=False)
-    assert int(ckpt["model"]["num_updates"]) == 2 * ITERS_PER_EPOCH
+    assert int(ckpt["model"]["cyclegan.num_updates"]) == 2 * ITERS_PER_EPOCH
     # Both optimisers and both schedulers went on from where they were: a
     # state that was saved but not restored would count ITERS_PER_EPOCH.
     for i, name in enumerate(("generator", "discriminator")):
@@ -239,7 +243,7 @@ def test_distributed_training_two_cpu_processes(workdir, stats, tmp_path):
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert re.search(r"\[\S+:0/2\].*1epoch results", proc.stderr)
     ckpt = torch.load(tmp_path / "exp_ddp/checkpoint.pth", map_location="cpu", weights_only=False)
-    assert int(ckpt["model"]["num_updates"]) == ITERS_PER_EPOCH
+    assert int(ckpt["model"]["cyclegan.num_updates"]) == ITERS_PER_EPOCH
     ranks = [torch.load(tmp_path / f"rank{r}.pth", map_location="cpu") for r in (0, 1)]
     # Rank 0's dump is the model ESPnet saved.
     assert ckpt["model"].keys() == ranks[0]["model"].keys()
@@ -251,7 +255,7 @@ def test_distributed_training_two_cpu_processes(workdir, stats, tmp_path):
     params = ranks[0]["params"]
     for net in ("generator", "discriminator"):
         assert any(not torch.equal(ranks[0]["model"][p], ranks[0]["initial"][p])
-                   for p in params if p.startswith(net)), f"{net} weights did not change"
+                   for p in params if p.startswith(f"cyclegan.{net}")), f"{net} weights did not change"
     # DDP all-reduces the gradients, so both replicas took the same steps.
     assert ranks[1]["params"] == params
     for p in params:
@@ -353,7 +357,10 @@ MINI_SPEAKERS = ("MINIF", "MINIM")
 @pytest.fixture(scope="module")
 def mini(tmp_path_factory):
     """Features and statistics of a small mini corpus (4 training utterances per speaker)."""
-    from espnet2_cyclegan_vc.corpus.mini import generate_corpus
+    # The generator is the mini_vc recipe's data preparation, in its local/.
+    if str(REPO_ROOT / "egs2/mini_vc/vc1/local") not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT / "egs2/mini_vc/vc1/local"))
+    from mini_corpus.mini import generate_corpus
 
     root = tmp_path_factory.mktemp("vc_task_mini")
     generate_corpus(root / "corpus", num_train=4, num_eval=1, verbose=False)
@@ -392,13 +399,13 @@ def test_variant_trains_resumes_and_converts(variant, mini, tmp_path):
     ckpt = torch.load(exp / "checkpoint.pth", map_location="cpu", weights_only=False)
     model = ckpt["model"]
     for name in ("src", "trg", "src_cycle", "trg_cycle"):
-        assert f"discriminator.{name}.first.conv.weight" in model
+        assert f"cyclegan.discriminator.{name}.first.conv.weight" in model
         # the second epoch went on from the first epoch's weights: they moved
-        before = after_first["model"][f"discriminator.{name}.first.conv.weight"]
-        assert not torch.equal(before, model[f"discriminator.{name}.first.conv.weight"])
+        before = after_first["model"][f"cyclegan.discriminator.{name}.first.conv.weight"]
+        assert not torch.equal(before, model[f"cyclegan.discriminator.{name}.first.conv.weight"])
     # optimiser 2 holds the four discriminators' parameters, each with the
     # step count of both epochs (a state saved but not restored would count one)
-    disc_params = sum(1 for k in model if k.startswith("discriminator.") and not k.endswith(
+    disc_params = sum(1 for k in model if k.startswith("cyclegan.discriminator.") and not k.endswith(
         ("running_mean", "running_var", "num_batches_tracked")))
     state = ckpt["optimizers"][1]["state"]
     assert len(state) == disc_params

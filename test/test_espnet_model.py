@@ -1,4 +1,4 @@
-"""ESPnetCycleGANVCModel: the GAN-trainer contract, the update counter, the cache."""
+"""ESPnetCycleGANVCModel and the step it runs: the GAN-trainer contract, the update counter, the cache, conversion."""
 
 import copy
 
@@ -7,9 +7,8 @@ import pytest
 import torch
 from espnet2.layers.global_mvn import GlobalMVN
 
-from conftest import D, G, batch, make_model
+from conftest import D, G, batch, build_model, make_model
 from espnet2_cyclegan_vc.cyclegan_vc.discriminator import CycleGANVCDiscriminator
-from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import ESPnetCycleGANVCModel
 from espnet2_cyclegan_vc.cyclegan_vc.generator import CycleGANVCGenerator
 
 
@@ -29,10 +28,10 @@ def test_discriminator_turn_reuses_generator_outputs_of_the_same_batch():
     b = batch()
     model(forward_generator=True, **b)
     before_step = copy.deepcopy(model)
-    before_step._cache = None
+    before_step.cyclegan._cache = None
     # The trainer steps the generators between the two turns (generator_first).
     with torch.no_grad():
-        for p in model.generator["src_to_trg"].parameters():
+        for p in model.cyclegan.generator["src_to_trg"].parameters():
             p.add_(0.05 * torch.randn_like(p))
     cached = model(forward_generator=False, **b)["loss"].item()
     recomputed = model(forward_generator=False, **b)["loss"].item()  # cache was consumed
@@ -51,7 +50,7 @@ def test_discriminator_turn_reuses_generator_outputs_of_the_same_batch():
 def test_batch_is_not_modified_in_place(tmp_path):
     path = tmp_path / "stats.npz"
     np.savez(path, count=np.array(10), sum=np.full(24, 5.0), sum_square=np.full(24, 50.0))
-    model = ESPnetCycleGANVCModel(
+    model = build_model(
         CycleGANVCGenerator(**G), CycleGANVCGenerator(**G), CycleGANVCDiscriminator(**D),
         CycleGANVCDiscriminator(**D), GlobalMVN(path), GlobalMVN(path),
     )
@@ -109,7 +108,7 @@ def mvn(tmp_path, name, mean, std, dim=24):
 def test_conversion_runs_the_direction_s_generator_with_its_speakers_statistics(tmp_path):
     torch.manual_seed(0)
     gens = [CycleGANVCGenerator(**G) for _ in range(2)]
-    model = ESPnetCycleGANVCModel(
+    model = build_model(
         *gens, CycleGANVCDiscriminator(**D), CycleGANVCDiscriminator(**D),
         mvn(tmp_path, "src", 1.0, 2.0), mvn(tmp_path, "trg", -3.0, 0.5),
     ).eval()
@@ -138,7 +137,7 @@ def constant_discriminator(value):
 def test_discriminator_loss_calls_real_real_and_fake_fake_on_both_sides(loss_type):
     torch.manual_seed(0)
     d_src, d_trg = 0.8, -0.4  # raw outputs (logits for bce)
-    model = ESPnetCycleGANVCModel(
+    model = build_model(
         CycleGANVCGenerator(**G), CycleGANVCGenerator(**G), constant_discriminator(d_src),
         constant_discriminator(d_trg), None, None, adversarial_loss_type=loss_type,
     )
@@ -161,5 +160,5 @@ def test_discriminator_gradients_never_reach_the_generators(cached):
         model(forward_generator=True, **b)  # the discriminator turn reuses these outputs
     out = model(forward_generator=False, **b)
     out["loss"].backward()
-    assert all(p.grad is None for p in model.generator.parameters())
-    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.discriminator.parameters())
+    assert all(p.grad is None for p in model.cyclegan.generator.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.cyclegan.discriminator.parameters())

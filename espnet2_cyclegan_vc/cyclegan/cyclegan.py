@@ -1,23 +1,26 @@
-"""CycleGAN-VC as an ESPnet GAN model: two generators, two discriminators."""
+"""The CycleGAN family's networks, losses and training step.
 
-from typing import Any, Callable, Dict, Optional
+One module for CycleGAN-VC (Kaneko & Kameoka 2017), CycleGAN-VC2's two-step
+adversarial loss (Kaneko et al. 2019) and MaskCycleGAN-VC's filling in frames
+(Kaneko et al. 2021): the variants are options of the same step, their
+networks are chosen by name in the task. Inputs are normalised features; the
+ESPnet wrapper (espnet2_cyclegan_vc.espnet_model) owns normalisation, log-F0
+statistics and conversion.
+"""
+
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 from typeguard import typechecked
 
-from espnet2.layers.abs_normalize import AbsNormalize
-from espnet2.torch_utils.device_funcs import force_gatherable
-from espnet2.train.abs_gan_espnet_model import AbsGANESPnetModel
-
-from espnet2_cyclegan_vc.cyclegan_vc.loss import (
+from espnet2_cyclegan_vc.cyclegan.loss import (
     DiscriminatorAdversarialLoss,
     GeneratorAdversarialLoss,
     IdentityLossSchedule,
     l1_loss,
 )
-from espnet2_cyclegan_vc.f0 import LogF0Stats
+from espnet2_cyclegan_vc.directions import DIRECTIONS
 
-DIRECTIONS = ("src_to_trg", "trg_to_src")
 AUTOCAST_DTYPES = ("bfloat16", "float16")
 
 
@@ -44,28 +47,25 @@ def with_autocast(net: Callable[..., torch.Tensor], dtype: Optional[torch.dtype]
     return run
 
 
-class ESPnetCycleGANVCModel(AbsGANESPnetModel):
-    """CycleGAN-VC (and its successors) between a source speaker (X) and a target speaker (Y).
+class CycleGAN(torch.nn.Module):
+    """Two generators (G_X->Y, G_Y->X), two or four discriminators, their losses and step.
 
-    The generator turn (optim_idx 0) updates G_X->Y and G_Y->X with
-    adversarial + lambda_cycle * cycle + lambda_identity * identity losses; the
-    discriminator turn (optim_idx 1) updates D_X and D_Y. Features are
-    normalised per speaker inside the model, so checkpoints carry their
-    statistics, and so do the log-F0 statistics the converter needs.
+    The generator turn updates G_X->Y and G_Y->X with adversarial +
+    lambda_cycle * cycle + lambda_identity * identity losses; the discriminator
+    turn updates D_X and D_Y (and D2_X, D2_Y). The number of generator updates
+    is a buffer (``num_updates``): it is saved in every checkpoint, restored by
+    ``--resume``, and drives the identity-loss schedule.
 
-    The number of generator updates is a buffer (``num_updates``): it is saved
-    in every checkpoint, restored by ``--resume``, and drives the identity-loss
-    schedule.
+    Batched passes (``batched_passes``, the default): every network is
+    instance-normalised, so a pass over a batch is the same computation as
+    passes over its parts. A generator therefore runs once over the forward
+    conversion's input and the identity mapping's input together, and a
+    discriminator once over its real and fake inputs together: four generator
+    passes of twice the batch instead of six, when the two speakers' segments
+    have the same length (training; validation falls back to separate passes
+    when they differ). ``batched_passes: false`` keeps the separate passes.
 
-    Two speed-ups are options of the model, off by default: autocast of the
-    generator and discriminator passes (``autocast_dtype``) and torch.compile
-    of the four networks (``compile_networks``). ESPnet's own ``--use_amp``
-    is not used for this: in GANTrainer it is CUDA-only float16 autocast with
-    a GradScaler around the whole forward, losses included, with no choice of
-    bfloat16; a model option also runs on CPU and keeps the losses in float32.
-
-    The successors are options of the same training step, with their networks
-    chosen by name in the task:
+    The successors:
       - CycleGAN-VC2's two-step adversarial loss (``two_step_adversarial``):
         two more discriminators, D2_X and D2_Y, judge the cycled features
         G_Y->X(G_X->Y(x)) and G_X->Y(G_Y->X(y)) against the real ones, in
@@ -76,6 +76,10 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
         reads the mask as a second input plane; the cycled and identity passes
         and every discriminator input are unmasked, and so is validation and
         conversion (an all-ones mask).
+
+    Two speed options, off by default: autocast of the network passes
+    (``autocast_dtype``; the losses stay float32) and torch.compile of the
+    networks (``compile_networks``).
     """
 
     @typechecked
@@ -85,30 +89,25 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
         generator_trg_to_src: torch.nn.Module,
         discriminator_src: torch.nn.Module,
         discriminator_trg: torch.nn.Module,
-        src_normalize: Optional[AbsNormalize] = None,
-        trg_normalize: Optional[AbsNormalize] = None,
         discriminator_src_cycle: Optional[torch.nn.Module] = None,
         discriminator_trg_cycle: Optional[torch.nn.Module] = None,
         adversarial_loss_type: str = "bce",
         lambda_cycle: float = 10.0,
         lambda_identity: float = 5.0,
         identity_loss_updates: int = 10000,
-        src_logf0_stats_file: Optional[str] = None,
-        trg_logf0_stats_file: Optional[str] = None,
-        autocast_dtype: Optional[str] = None,
-        compile_networks: bool = False,
         two_step_adversarial: bool = False,
         fif_max_frames: int = 0,
+        batched_passes: bool = True,
+        autocast_dtype: Optional[str] = None,
+        compile_networks: bool = False,
     ):
-        """Initialize ESPnetCycleGANVCModel.
+        """Initialize CycleGAN.
 
         Args:
             generator_src_to_trg: Generator G_X->Y.
             generator_trg_to_src: Generator G_Y->X.
             discriminator_src: Discriminator D_X (real source vs converted).
             discriminator_trg: Discriminator D_Y (real target vs converted).
-            src_normalize: Source-speaker feature normalisation (global_mvn).
-            trg_normalize: Target-speaker feature normalisation.
             discriminator_src_cycle: D2_X of the two-step adversarial loss
                 (real source vs cycled source); only with two_step_adversarial.
             discriminator_trg_cycle: D2_Y (real target vs cycled target).
@@ -117,16 +116,6 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
             lambda_identity: Weight of the identity-mapping L1 loss.
             identity_loss_updates: Generator updates during which the identity
                 loss is used (0 disables it).
-            src_logf0_stats_file: Source log-F0 stats npz, kept for conversion.
-            trg_logf0_stats_file: Target log-F0 stats npz, kept for conversion.
-            autocast_dtype: "bfloat16" or "float16" to run the generator and
-                discriminator passes of training and validation under
-                torch.autocast on the input's device (float16 has no loss
-                scaling here: prefer bfloat16); the losses are computed in
-                float32. None (default): float32 throughout.
-            compile_networks: torch.compile the four networks on their first
-                training pass. Validation and conversion run them uncompiled
-                (their lengths vary, which would recompile).
             two_step_adversarial: CycleGAN-VC2's second adversarial loss on
                 the cycled features (needs both *_cycle discriminators).
             fif_max_frames: MaskCycleGAN-VC's filling in frames: the longest
@@ -134,6 +123,16 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
                 drawn uniformly from 0..fif_max_frames per segment); 0 is off.
                 Needs generators that read a mask (generator_conf:
                 mask_channel: true).
+            batched_passes: Run each network once over all the inputs of a
+                turn that it can take together (the same math, fewer and
+                larger passes); False runs every input separately.
+            autocast_dtype: "bfloat16" or "float16" to run the network passes
+                of training and validation under torch.autocast on the input's
+                device (float16 has no loss scaling here: prefer bfloat16);
+                the losses are computed in float32. None: float32 throughout.
+            compile_networks: torch.compile the networks on their first
+                training pass. Validation and conversion run them uncompiled
+                (their lengths vary, which would recompile).
         """
         super().__init__()
         if autocast_dtype is not None and autocast_dtype not in AUTOCAST_DTYPES:
@@ -165,71 +164,35 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
         self.discriminator = torch.nn.ModuleDict(discriminators)
         self.two_step_adversarial = two_step_adversarial
         self.fif_max_frames = fif_max_frames
-        self.src_normalize = src_normalize
-        self.trg_normalize = trg_normalize
+        self.batched_passes = batched_passes
         self.generator_adv_loss = GeneratorAdversarialLoss(adversarial_loss_type)
         self.discriminator_adv_loss = DiscriminatorAdversarialLoss(adversarial_loss_type)
         self.lambda_cycle = lambda_cycle
         self.identity_weight = IdentityLossSchedule(lambda_identity, identity_loss_updates)
         self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
-        # (mean, std) of natural-log F0; zeros mean "not given".
-        for side, path in (("src", src_logf0_stats_file), ("trg", trg_logf0_stats_file)):
-            stats = torch.zeros(2, dtype=torch.float64)
-            if path is not None:
-                s = LogF0Stats.load(path)
-                stats = torch.tensor([s.mean, s.std], dtype=torch.float64)
-            self.register_buffer(f"{side}_logf0_stats", stats)
         self.autocast_dtype = None if autocast_dtype is None else getattr(torch, autocast_dtype)
         self.compile_networks = compile_networks
         # A plain dict, not submodules: the state dict keeps its keys.
         self._compiled: Dict[str, Callable] = {}
         self._cache = None
 
-    # ------------------------------------------------------------------ helpers
-    def normalize(self, side: str, feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """(B, T, D) raw MCEPs -> (B, D, T) normalised."""
-        norm = self.src_normalize if side == "src" else self.trg_normalize
-        if norm is not None:
-            # GlobalMVN works in place on tensors without grad; the batch is
-            # reused by the other turn, so give it a copy.
-            feats, _ = norm(feats.clone(), lengths)
-        return feats.transpose(1, 2)
-
-    def denormalize(self, side: str, feats: torch.Tensor) -> torch.Tensor:
-        """(B, D, T) normalised -> (B, T, D) raw MCEPs."""
-        feats = feats.transpose(1, 2)
-        norm = self.trg_normalize if side == "trg" else self.src_normalize
-        if norm is not None:
-            feats, _ = norm.inverse(feats.clone())
-        return feats
-
-    def logf0_stats(self, side: str) -> Optional[LogF0Stats]:
-        mean, std = getattr(self, f"{side}_logf0_stats").tolist()
-        return None if std <= 0 else LogF0Stats(mean=mean, std=std)
-
-    @torch.no_grad()
-    def convert(self, feats: torch.Tensor, direction: str = "src_to_trg") -> torch.Tensor:
-        """Convert raw MCEPs of one speaker into the other's.
+    # ------------------------------------------------------------- conversion
+    def generate(self, x: torch.Tensor, direction: str) -> torch.Tensor:
+        """Convert normalised features with one direction's generator (unmasked).
 
         Args:
-            feats: (T, D) or (B, T, D) raw MCEPs of the input speaker.
+            x: (B, D, T) normalised features of the direction's input speaker.
             direction: "src_to_trg" or "trg_to_src".
 
         Returns:
-            Tensor: converted raw MCEPs with the input's shape.
+            Tensor: (B, D, T) normalised features of the output speaker.
         """
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
-        squeeze = feats.dim() == 2
-        if squeeze:
-            feats = feats.unsqueeze(0)
-        in_side, out_side = ("src", "trg") if direction == "src_to_trg" else ("trg", "src")
-        lengths = feats.new_full((feats.size(0),), feats.size(1), dtype=torch.long)
-        x = self.normalize(in_side, feats, lengths)
-        y = self.denormalize(out_side, self.generator[direction](x))
-        return y[0] if squeeze else y
+        return self.generator[direction](x)
 
-    def _net(self, kind: str, name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    # ---------------------------------------------------------------- helpers
+    def _net(self, kind: str, name: str) -> Callable[..., torch.Tensor]:
         """A generator or discriminator as training calls it: compiled and
         under autocast when the options ask for it, output in float32."""
         net = getattr(self, kind)[name]
@@ -261,6 +224,51 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
         masked = (steps >= starts) & (steps < starts + lengths)
         return (~masked).to(feats.dtype)
 
+    def _batched(self, x: torch.Tensor, y: torch.Tensor) -> bool:
+        """Whether the two speakers' inputs can share passes (same shape)."""
+        return self.batched_passes and x.shape == y.shape
+
+    @staticmethod
+    def _run(net: Callable[..., torch.Tensor], feats: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+        return net(feats) if mask is None else net(feats, mask)
+
+    def _generator_passes(self, x: torch.Tensor, y: torch.Tensor, identity: bool, cycle: bool = True):
+        """All generator outputs of a turn.
+
+        Returns:
+            (fake_y, fake_x, cycle_x, cycle_y, identity_y, identity_x): the
+            forward conversions (with the FIF masks, in training), the cycled
+            features (None without cycle) and the identity mappings
+            G_X->Y(y), G_Y->X(x) when they shared the forward passes (else
+            None: the turn runs them after its other losses, the order of
+            the unbatched step).
+        """
+        g_xy, g_yx = self._net("generator", "src_to_trg"), self._net("generator", "trg_to_src")
+        mask_x, mask_y = self.fif_mask(x), self.fif_mask(y)
+        identity_y = identity_x = None
+        if identity and self._batched(x, y):
+            # G_X->Y converts x (masked) and maps y to itself (unmasked) in one pass.
+            def with_identity(g, source, other, mask):
+                full = None if mask is None else torch.cat([mask, torch.ones_like(mask)])
+                return self._run(g, torch.cat([source, other]), full).chunk(2)
+
+            fake_y, identity_y = with_identity(g_xy, x, y, mask_x)
+            fake_x, identity_x = with_identity(g_yx, y, x, mask_y)
+        else:
+            fake_y = self._run(g_xy, x, mask_x)
+            fake_x = self._run(g_yx, y, mask_y)
+        cycle_x = cycle_y = None
+        if cycle:
+            cycle_x, cycle_y = g_yx(fake_y), g_xy(fake_x)
+        return fake_y, fake_x, cycle_x, cycle_y, identity_y, identity_x
+
+    def _real_and_fake(self, name: str, real: torch.Tensor, fake: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Discriminator outputs for its real and fake inputs (one pass when batched)."""
+        d = self._net("discriminator", name)
+        if self._batched(real, fake):
+            return d(torch.cat([real, fake])).chunk(2)
+        return d(real), d(fake)
+
     def _check_finite(self, loss: torch.Tensor, turn: str) -> None:
         if not torch.isfinite(loss):
             raise FloatingPointError(
@@ -270,57 +278,34 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
                 "statistics for NaN/inf."
             )
 
-    # ---------------------------------------------------------------- training
+    # --------------------------------------------------------------- training
     def forward(
-        self,
-        src_feats: Optional[torch.Tensor] = None,
-        src_feats_lengths: Optional[torch.Tensor] = None,
-        trg_feats: Optional[torch.Tensor] = None,
-        trg_feats_lengths: Optional[torch.Tensor] = None,
-        forward_generator: bool = True,
-        **kwargs,
-    ) -> Dict[str, Any]:
-        """Return the generator or the discriminator loss.
+        self, x: torch.Tensor, y: torch.Tensor, forward_generator: bool = True, batch_key=None
+    ) -> Tuple[torch.Tensor, Dict[str, Optional[float]]]:
+        """The generator or the discriminator turn's loss.
 
         Args:
-            src_feats: (B, T_x, D) source-speaker MCEP segments.
-            src_feats_lengths: (B,) lengths.
-            trg_feats: (B, T_y, D) target-speaker MCEP segments.
-            trg_feats_lengths: (B,) lengths.
+            x: (B, D, T_x) normalised source-speaker features.
+            y: (B, D, T_y) normalised target-speaker features.
             forward_generator: Generator turn if True, else discriminator turn.
+            batch_key: Identity of the batch: the discriminator turn reuses
+                the generator turn's outputs of the same key (None: recompute).
 
         Returns:
-            Dict[str, Any]: loss, stats, weight and optim_idx (0 = G, 1 = D).
+            Tensor: scalar loss.
+            Dict[str, Optional[float]]: the loss and its parts, to report.
         """
-        if src_feats is None or trg_feats is None:
-            raise ValueError(
-                "Training needs both src_feats and trg_feats data "
-                "(--train_data_path_and_name_and_type ...,src_feats,kaldi_ark and "
-                "...,trg_feats,kaldi_ark)"
-            )
-        batch_key = (src_feats, trg_feats)
-        x = self.normalize("src", src_feats, src_feats_lengths)
-        y = self.normalize("trg", trg_feats, trg_feats_lengths)
         if forward_generator:
-            return self._forward_generator(x, y, batch_key)
-        return self._forward_discriminator(x, y, batch_key)
+            return self._generator_turn(x, y, batch_key)
+        return self._discriminator_turn(x, y, batch_key)
 
-    def _convert_pair(self, x, y, cycle: bool = True):
-        """The forward conversions of both directions (with the FIF masks, in
-        training) and, if asked, the cycled features: (fake_y, fake_x, cycle_x,
-        cycle_y), the last two None without cycle."""
-        g_xy, g_yx = self._net("generator", "src_to_trg"), self._net("generator", "trg_to_src")
-        mask_x, mask_y = self.fif_mask(x), self.fif_mask(y)
-        fake_y = g_xy(x) if mask_x is None else g_xy(x, mask_x)
-        fake_x = g_yx(y) if mask_y is None else g_yx(y, mask_y)
-        if not cycle:
-            return fake_y, fake_x, None, None
-        return fake_y, fake_x, g_yx(fake_y), g_xy(fake_x)
-
-    def _forward_generator(self, x, y, batch_key) -> Dict[str, Any]:
-        g_xy, g_yx = self._net("generator", "src_to_trg"), self._net("generator", "trg_to_src")
+    def _generator_turn(self, x, y, batch_key):
         d = {name: self._net("discriminator", name) for name in self.discriminator}
-        fake_y, fake_x, cycle_x, cycle_y = self._convert_pair(x, y)
+        identity_weight = self.identity_weight(int(self.num_updates))
+        # Skip the identity passes once the weight is 0, except in validation,
+        # where the loss is reported throughout.
+        identity = identity_weight > 0 or not self.training
+        fake_y, fake_x, cycle_x, cycle_y, identity_y, identity_x = self._generator_passes(x, y, identity)
         adv_loss = self.generator_adv_loss(d["trg"](fake_y)) + self.generator_adv_loss(d["src"](fake_x))
         cycle_loss = l1_loss(cycle_x, x) + l1_loss(cycle_y, y)
         loss = adv_loss + self.lambda_cycle * cycle_loss
@@ -330,12 +315,11 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
                 d["trg_cycle"](cycle_y)
             )
             loss = loss + adv2_loss
-        identity_weight = self.identity_weight(int(self.num_updates))
         identity_loss = None
-        # Skip the two extra generator passes once the weight is 0, except in
-        # validation, where the loss is reported throughout.
-        if identity_weight > 0 or not self.training:
-            identity_loss = l1_loss(g_xy(y), y) + l1_loss(g_yx(x), x)
+        if identity:
+            if identity_y is None:
+                identity_y, identity_x = self._net("generator", "src_to_trg")(y), self._net("generator", "trg_to_src")(x)
+            identity_loss = l1_loss(identity_y, y) + l1_loss(identity_x, x)
             loss = loss + identity_weight * identity_loss
         self._check_finite(loss, "generator")
         if self.training:
@@ -351,26 +335,34 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
         )
         if adv2_loss is not None:
             stats["generator_adv2_loss"] = adv2_loss.item()
-        loss, stats, weight = force_gatherable((loss, stats, x.size(0)), loss.device)
-        return dict(loss=loss, stats=stats, weight=weight, optim_idx=0)
+        return loss, stats
 
-    def _forward_discriminator(self, x, y, batch_key) -> Dict[str, Any]:
+    def _cached_outputs(self, batch_key):
         cache, self._cache = self._cache, None
-        if cache is not None and cache[0][0] is batch_key[0] and cache[0][1] is batch_key[1]:
-            fake_y, fake_x, cycle_x, cycle_y = cache[1:]
+        if cache is None or batch_key is None or len(cache[0]) != len(batch_key):
+            return None
+        if not all(a is b for a, b in zip(cache[0], batch_key)):
+            return None
+        return cache[1:]
+
+    def _discriminator_turn(self, x, y, batch_key):
+        cached = self._cached_outputs(batch_key)
+        if cached is not None:
+            fake_y, fake_x, cycle_x, cycle_y = cached
         else:
             with torch.no_grad():
-                fake_y, fake_x, cycle_x, cycle_y = self._convert_pair(x, y, cycle=self.two_step_adversarial)
-        d = {name: self._net("discriminator", name) for name in self.discriminator}
-        real_y_loss, fake_y_loss = self.discriminator_adv_loss(d["trg"](y), d["trg"](fake_y))
-        real_x_loss, fake_x_loss = self.discriminator_adv_loss(d["src"](x), d["src"](fake_x))
+                fake_y, fake_x, cycle_x, cycle_y, _, _ = self._generator_passes(
+                    x, y, identity=False, cycle=self.two_step_adversarial
+                )
+        real_y_loss, fake_y_loss = self.discriminator_adv_loss(*self._real_and_fake("trg", y, fake_y))
+        real_x_loss, fake_x_loss = self.discriminator_adv_loss(*self._real_and_fake("src", x, fake_x))
         real_loss = real_x_loss + real_y_loss
         fake_loss = fake_x_loss + fake_y_loss
         loss = real_loss + fake_loss
         adv2_loss = None
         if self.two_step_adversarial:
-            adv2_loss = sum(self.discriminator_adv_loss(d["src_cycle"](x), d["src_cycle"](cycle_x))) + sum(
-                self.discriminator_adv_loss(d["trg_cycle"](y), d["trg_cycle"](cycle_y))
+            adv2_loss = sum(self.discriminator_adv_loss(*self._real_and_fake("src_cycle", x, cycle_x))) + sum(
+                self.discriminator_adv_loss(*self._real_and_fake("trg_cycle", y, cycle_y))
             )
             loss = loss + adv2_loss
         self._check_finite(loss, "discriminator")
@@ -381,21 +373,4 @@ class ESPnetCycleGANVCModel(AbsGANESPnetModel):
         )
         if adv2_loss is not None:
             stats["discriminator_adv2_loss"] = adv2_loss.item()
-        loss, stats, weight = force_gatherable((loss, stats, x.size(0)), loss.device)
-        return dict(loss=loss, stats=stats, weight=weight, optim_idx=1)
-
-    def collect_feats(
-        self,
-        src_feats: Optional[torch.Tensor] = None,
-        src_feats_lengths: Optional[torch.Tensor] = None,
-        trg_feats: Optional[torch.Tensor] = None,
-        trg_feats_lengths: Optional[torch.Tensor] = None,
-        **kwargs,
-    ) -> Dict[str, torch.Tensor]:
-        """Raw features for ESPnet's --collect_stats (one speaker at a time is fine)."""
-        feats = {}
-        if src_feats is not None:
-            feats.update(src_feats=src_feats, src_feats_lengths=src_feats_lengths)
-        if trg_feats is not None:
-            feats.update(trg_feats=trg_feats, trg_feats_lengths=trg_feats_lengths)
-        return feats
+        return loss, stats

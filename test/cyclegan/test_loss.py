@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from espnet2_cyclegan_vc.cyclegan_vc.loss import (
+from espnet2_cyclegan_vc.cyclegan.loss import (
     DiscriminatorAdversarialLoss,
     GeneratorAdversarialLoss,
     IdentityLossSchedule,
