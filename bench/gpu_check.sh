@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# GPU check of CycleGAN-VC training: it/s at the paper's widths through vc_train
-# and a plain PyTorch loop (float32, bfloat16 autocast, + torch.compile), then the
+# GPU check of CycleGAN-VC training: updates/s at the paper's widths through vc_train
+# and the model's own step (float32, bfloat16 autocast, + torch.compile), then the
 # paper configuration trained for the rest of the budget. Prints a table and
 # writes <outdir>/gpu_check.json (default bench/results/gpu_check/).
 #
@@ -9,7 +9,7 @@
 # Without CUDA it runs --tiny (tiny widths on the CPU, for CI). The whole run is
 # stopped after GPU_CHECK_LIMIT_S seconds (default 480, 8 minutes); --budget_s
 # must stay below it. Python: $PYTHON, else the repository's .venv, else python3.
-# Other options: python -m espnet2_cyclegan_vc.bin.gpu_check --help
+# Other options: python bench/gpu_check.py --help
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,4 +21,4 @@ fi
 export PYTHONPATH=${root}${PYTHONPATH:+:${PYTHONPATH}}
 export PYTHONUNBUFFERED=1
 exec timeout --kill-after=10 "${GPU_CHECK_LIMIT_S:-480}" \
-    "${python}" -m espnet2_cyclegan_vc.bin.gpu_check "$@"
+    "${python}" "${root}/bench/gpu_check.py" "$@"

@@ -2,24 +2,25 @@
 
 The tests mirror the package: the test of ``espnet2_cyclegan_vc/<dir>/<module>.py`` is
 ``test/<dir>/test_<module>.py`` (the networks of a folder share one file); ``test/egs2/``
-runs the recipes and their shell helpers.
+runs the recipes and their shell helpers. Helpers only some tests need are in
+``test/helpers/`` (``from helpers.html import parse_html``); the ``slurm_cluster``
+fixture of ``helpers/slurm.py`` is imported here, so every test can use it.
 """
 
 import logging
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import torch
 
+from espnet2_cyclegan_vc.cyclegan.cyclegan import CycleGAN
 from espnet2_cyclegan_vc.cyclegan_vc.discriminator import CycleGANVCDiscriminator
-from espnet2_cyclegan_vc.cyclegan_vc.espnet_model import ESPnetCycleGANVCModel
+from espnet2_cyclegan_vc.espnet_model import ESPnetCycleGANVCModel
 from espnet2_cyclegan_vc.cyclegan_vc.generator import CycleGANVCGenerator
+from helpers.slurm import slurm_cluster  # noqa: F401 (a fixture: importing it here offers it to every test)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,11 +52,20 @@ G = dict(first_channels=8, downsample_channels=[16, 32], residual_hidden_channel
 D = dict(first_channels=8, downsample_channels=[8, 16, 16])
 
 
+def build_model(g_xy, g_yx, d_x, d_y, src_normalize=None, trg_normalize=None,
+                src_logf0_stats_file=None, trg_logf0_stats_file=None, **cyclegan_conf):
+    """The ESPnet model around a CycleGAN of these networks, as the task builds it."""
+    return ESPnetCycleGANVCModel(
+        CycleGAN(g_xy, g_yx, d_x, d_y, **cyclegan_conf), src_normalize, trg_normalize,
+        src_logf0_stats_file, trg_logf0_stats_file,
+    )
+
+
 def make_model(**kw):
     torch.manual_seed(0)
-    return ESPnetCycleGANVCModel(
+    return build_model(
         CycleGANVCGenerator(**G), CycleGANVCGenerator(**G),
-        CycleGANVCDiscriminator(**D), CycleGANVCDiscriminator(**D), None, None, **kw,
+        CycleGANVCDiscriminator(**D), CycleGANVCDiscriminator(**D), **kw,
     )
 
 
@@ -125,111 +135,22 @@ def data_args(mode, names):
 
 
 def extract_training_speakers(root, speakers, world_yaml, corpus=None):
-    """WORLD features and log-F0 stats of training utterances, as stage 2-3 make them.
+    """WORLD features and log-F0 stats of training utterances, as stages 2-3 make them
+    (espnet2_cyclegan_vc.bin.prepare_pair).
 
     Args:
-        root: Working directory; writes root/<spk>/{feats,f0,...}.scp and
+        root: Working directory; writes root/<spk>.scp, root/<spk>/{feats,f0,...}.scp and
             root/logf0_<spk>.npz, then the pair list root/pairs/.
         speakers: ((source spk, ids), (target spk, ids)).
         world_yaml: WORLD settings file.
         corpus: Folder of <spk>/<id>.wav; default VCC2016's vcc2016_training/.
     """
+    from espnet2_cyclegan_vc.bin.prepare_pair import prepare_pair
+
     corpus = corpus or vcc2016_root() / "vcc2016_training"
+    scps = []
     for spk, ids in speakers:
         scp = root / f"{spk}.scp"
         scp.write_text("".join(f"{spk}_{i} {corpus / spk / f'{i}.wav'}\n" for i in ids))
-        run("extract_world_feats", "--wav_scp", scp, "--outdir", root / spk,
-            "--world_conf", world_yaml, cwd=root)
-        run("compute_logf0_stats", "--f0_scp", root / spk / "f0.scp",
-            "--output", root / f"logf0_{spk}.npz", "--speaker", spk, cwd=root)
-    (src, _), (trg, _) = speakers
-    run("make_pair_list", "--src_scp", root / src / "feats.scp", "--trg_scp", root / trg / "feats.scp",
-        "--outdir", root / "pairs", cwd=root)
-
-
-# --------------------------------------------------------------- HTML pages
-
-VOID = {"meta", "br", "img", "source", "input", "link", "hr"}
-
-
-class Element:
-    def __init__(self, tag, attrs, parent):
-        self.tag, self.attrs, self.parent = tag, dict(attrs), parent
-        self.children, self.text = [], ""
-
-    def iter(self, tag=None):
-        for child in self.children:
-            if tag is None or child.tag == tag:
-                yield child
-            yield from child.iter(tag)
-
-    def all_text(self):
-        return self.text + "".join(c.all_text() for c in self.children)
-
-
-class StrictTree(HTMLParser):
-    """An element tree that fails on a closing tag that does not match."""
-
-    def __init__(self, text):
-        super().__init__(convert_charrefs=True)
-        self.root = self.current = Element("#root", {}, None)
-        self.feed(text)
-        self.close()
-        assert self.current is self.root, f"unclosed <{self.current.tag}>"
-
-    def handle_starttag(self, tag, attrs):
-        element = Element(tag, attrs, self.current)
-        self.current.children.append(element)
-        if tag not in VOID:
-            self.current = element
-
-    def handle_endtag(self, tag):
-        assert self.current.tag == tag, f"</{tag}> closes <{self.current.tag}>"
-        self.current = self.current.parent
-
-    def handle_data(self, data):
-        self.current.text += data
-
-
-def parse_html(source):
-    """Element tree of an HTML file (a Path) or text; fails on mismatched tags."""
-    text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
-    return StrictTree(text).root
-
-
-def _unavailable(message):
-    """Skip, except where the service must be there (CI, or REQUIRE_SLURM=1)."""
-    if os.environ.get("CI") or os.environ.get("REQUIRE_SLURM"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="session")
-def slurm_cluster(tmp_path_factory):
-    """Environment of a running Slurm cluster for the client commands.
-
-    The one SLURM_CONF names when it answers, else a one-node cluster on this
-    machine started by tools/slurm_localhost.sh (root, Debian's slurm-wlm and
-    munge) and stopped at the end of the session.
-    """
-    if os.environ.get("SLURM_CONF") and shutil.which("sinfo"):
-        if subprocess.run(["sinfo", "-h"], capture_output=True).returncode == 0:
-            yield {"SLURM_CONF": os.environ["SLURM_CONF"]}
-            return
-    missing = [p for p in ("slurmctld", "slurmd", "munged", "sbatch", "sacct") if not shutil.which(p)]
-    if missing:
-        _unavailable(f"Slurm not installed ({', '.join(missing)} missing): apt-get install "
-                     "slurm-wlm munge (.ci/run installs them)")
-    if os.geteuid() != 0:
-        _unavailable("tools/slurm_localhost.sh starts the Slurm daemons as root")
-    # A short path: Slurm keeps its state and logs there.
-    state = Path(tempfile.mkdtemp(prefix="slurm_", dir="/tmp"))
-    script = REPO_ROOT / "tools/slurm_localhost.sh"
-    start = subprocess.run(["bash", script, "start", state], capture_output=True, text=True, timeout=120)
-    try:
-        if start.returncode != 0:
-            logs = "".join(p.read_text()[-2000:] for p in sorted(state.glob("slurm*.log")))
-            pytest.fail(f"the Slurm cluster did not start:\n{start.stdout}{start.stderr}\n{logs}")
-        yield {"SLURM_CONF": str(state / "slurm.conf")}
-    finally:
-        subprocess.run(["bash", script, "stop", state], capture_output=True, timeout=60)
+        scps.append((spk, scp))
+    prepare_pair(root, *scps, world_conf=world_yaml, logf0_stats_name="logf0_{spk}.npz")

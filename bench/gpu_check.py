@@ -6,22 +6,22 @@
 Run through bench/gpu_check.sh, which caps the whole run at 8 minutes. In one
 run, on real VCC2016 SF1/TM3 features (the paper's non-parallel halves of the
 training set, WORLD with dio):
-  1. training iterations per second at batch 1 x 128 frames, the task's
-     default (paper) widths, through the real VCTask + GANTrainer (`vc_train`)
-     and through benchmark.py's plain PyTorch loop, for three variants of the
-     model options: float32 (PyTorch's defaults, under which cuDNN may run
-     convolutions in TF32); bfloat16 autocast (`autocast_dtype`); bfloat16
-     autocast plus torch.compile of the four networks (`compile_networks`).
-     On CUDA, also the plain loop with the whole iteration captured as one CUDA
-     graph (fp32 and bf16): what removing the CPU's launch cost could give.
-     vc_train is not graphed: ESPnet's trainer runs the two turns, the
-     optimisers and the reporter's host-side statistics itself, so it cannot be
-     captured whole, and graphing the networks one by one does not fit either
-     (each generator runs three times a step with its outputs kept);
+  1. updates per second at batch 1 x 128 frames, the task's default (paper)
+     widths, through the real VCTask + GANTrainer (`vc_train`) and through
+     the model's own step without the trainer (benchmark.py's step worker:
+     VCTask.build_model / build_optimizers, both turns with their Adam steps),
+     for three variants of the model options: float32 (PyTorch's defaults,
+     under which cuDNN may run convolutions in TF32); bfloat16 autocast
+     (`autocast_dtype`); bfloat16 autocast plus torch.compile of the networks
+     (`compile_networks`). CUDA graphs are not measured: the model's step
+     reads its losses on the host (the reported statistics, the finite-loss
+     check, the identity-loss schedule), so neither it nor ESPnet's trainer
+     around it can be captured as one graph;
   2. the paper configuration (egs2/vcc2016/vc1/conf/train_cyclegan_vc.yaml,
      with global MVN as the recipe trains it) through `vc_train` with the
      fastest variant of step 1, stopped when the budget is spent: updates
-     reached, it/s and the generator cycle loss of the last logged interval;
+     reached, updates/s and the generator cycle loss of the last logged
+     interval;
   3. a table on stdout and <outdir>/gpu_check.json.
 Without CUDA, or with --tiny, the networks are benchmark.py's TINY widths
 and every count is small, so the run checks the whole path on a CPU (CI).
@@ -41,19 +41,19 @@ import numpy as np
 import yaml
 
 from espnet2_cyclegan_vc.bin import add_log_level_argument, setup_logging
-from espnet2_cyclegan_vc.bin.benchmark import PAPER, TINY, machine, prepare_data, worker
 from espnet2_cyclegan_vc.fileio import write_text_atomic
 
-REPO = Path(__file__).resolve().parents[2]
+from benchmark import PAPER, TINY, host_info, host_line, prepare_data, worker  # bench/benchmark.py, beside this file
+
+REPO = Path(__file__).resolve().parents[1]  # the checkout: bench/ beside egs2/
 RECIPE_CONF = REPO / "egs2/vcc2016/vc1/conf/train_cyclegan_vc.yaml"
 VARIANTS = {
     "fp32": {},
     "bf16": {"autocast_dtype": "bfloat16"},
     "bf16+compile": {"autocast_dtype": "bfloat16", "compile_networks": True},
 }
-GRAPH_VARIANTS = ("fp32", "bf16")  # plain loop only, CUDA only
-CUDA_GRAPHS_VC_TRAIN = ("not in vc_train: ESPnet's trainer runs the turns, optimisers and reporter itself, "
-                        "so the iteration cannot be captured whole")
+CUDA_GRAPHS = ("not measured: the model's step reads its losses on the host (statistics, finite check, "
+               "identity-loss schedule), so neither it nor ESPnet's trainer can be captured as one graph")
 
 
 def write_mvn_stats(feats_scp: Path, output: Path):
@@ -92,7 +92,7 @@ def measure(name, **kw):
     try:
         return worker(name, **kw)
     except RuntimeError as e:
-        logging.error("%s %s failed: %s", name, kw.get("conf", {}).get("model_conf"), e)
+        logging.error("%s %s failed: %s", name, kw.get("conf", kw.get("config", {})).get("model_conf"), e)
         return {"error": str(e)[-2000:]}
 
 
@@ -104,9 +104,8 @@ def run(args):
     device, ngpu = ("cuda", ["--ngpu", "1"]) if cuda else ("cpu", ["--ngpu", "0"])
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    results = {"machine": machine(), "settings": vars(args), "widths": "tiny" if args.tiny else "paper",
-               "training": {}, "cuda_graph": {}, "paper_run": {},
-               "cuda_graph_vc_train": CUDA_GRAPHS_VC_TRAIN}
+    results = {"host": host_info(), "settings": vars(args), "widths": "tiny" if args.tiny else "paper",
+               "training": {}, "paper_run": {}, "cuda_graphs": CUDA_GRAPHS}
 
     def save():  # after every step, so that a run stopped by the time limit leaves its results
         results["total_s"] = time.perf_counter() - start
@@ -119,20 +118,16 @@ def run(args):
         widths = TINY if args.tiny else PAPER
         for name, opts in VARIANTS.items():
             conf = {**widths, "model_conf": opts}
-            plain = measure("plain_train", conf=conf, iters=args.iters, warmup=3, device=device)
+            step = measure("step", config=conf, threads=torch.get_num_threads(), iters=args.iters, warmup=3,
+                           device=device)
             espnet = measure("espnet_train", conf=conf, iters=args.iters, workdir=str(work),
                              extra=ngpu, valid="pairs_valid")
             espnet.pop("output_dir", None)  # in the temporary directory
-            results["training"][name] = {"espnet": espnet, "plain": plain}
+            results["training"][name] = {"espnet": espnet, "step": step}
             save()
-            logging.info("%s: espnet %s it/s, plain %s it/s", name, espnet.get("it_per_s"), plain.get("it_per_s"))
-        for name in GRAPH_VARIANTS if cuda else ():
-            conf = {**widths, "model_conf": VARIANTS[name]}
-            graphed = measure("plain_train", conf=conf, iters=args.iters, warmup=3, device=device, cuda_graph=True)
-            results["cuda_graph"][name] = graphed
-            save()
-            logging.info("%s: plain, whole iteration as one CUDA graph %s it/s", name, graphed.get("it_per_s"))
-        best = max(VARIANTS, key=lambda n: results["training"][n]["espnet"].get("it_per_s", 0.0))
+            logging.info("%s: espnet %s updates/s, model step %s updates/s", name, espnet.get("updates_per_s"),
+                         step.get("updates_per_s"))
+        best = max(VARIANTS, key=lambda n: results["training"][n]["espnet"].get("updates_per_s", 0.0))
         conf = paper_conf(args, work, best)
         seconds = args.train_s or max(args.budget_s - (time.perf_counter() - start) - args.reserve_s, 20.0)
         logging.info("paper configuration (%s) for %.0f s", best, seconds)
@@ -151,13 +146,14 @@ def run(args):
 
 
 def format_table(r):
-    m, w, p = r["machine"], r["widths"], r["paper_run"]
-    lines = [f"Machine: {m['processor']}, {m['cpus']} CPUs, torch {m['torch']}, GPU: {m['cuda'] or 'none'}", "",
+    w, p = r["widths"], r["paper_run"]
+    lines = [host_line(r["host"]) + ("" if r["host"]["cuda"] else "; GPU: none"), "",
              "| measurement | value |", "|---|---|"]
     for name, t in r["training"].items():
-        for path, label in (("espnet", "ESPnet vc_train"), ("plain", "plain PyTorch loop")):
+        for path, label in (("espnet", "ESPnet vc_train"), ("step", "model step without the trainer")):
             v = t[path]
-            value = "failed (see JSON)" if "error" in v else f"{v['it_per_s']:.3f} it/s ({v['s_per_iter']:.4f} s/it)"
+            value = "failed (see JSON)" if "error" in v else (
+                f"{v['updates_per_s']:.3f} updates/s ({v['s_per_update']:.4f} s/update)")
             lines.append(f"| train {w} widths, {name}, {label} | {value} |")
     head = f"| paper config ({w} widths, {p['variant']})"
     if "error" in p:
@@ -165,14 +161,9 @@ def format_table(r):
     else:
         lines += [f"{head}, {p['seconds']:.0f} s: updates reached | "
                   f"{p['updates']} (saved in latest.pth: {p['updates_saved']}) |",
-                  f"{head}: it/s, first to last logged interval | {p['it_per_s']:.3f} |",
+                  f"{head}: updates/s, first to last logged interval | {p['updates_per_s']:.3f} |",
                   f"{head}: generator cycle loss, last logged interval | {p['generator_cycle_loss']:.4f} |"]
-    for name, v in r["cuda_graph"].items():
-        value = "failed (see JSON)" if "error" in v else f"{v['it_per_s']:.3f} it/s ({v['s_per_iter']:.4f} s/it)"
-        lines.append(f"| train {w} widths, {name}, plain loop, whole iteration as one CUDA graph | {value} |")
-    if not r["cuda_graph"]:
-        lines.append("| CUDA graphs | not measured: no CUDA device |")
-    lines.append(f"| CUDA graphs in vc_train | {r['cuda_graph_vc_train']} |")
+    lines.append(f"| CUDA graphs | {r['cuda_graphs']} |")
     return "\n".join(lines)
 
 

@@ -1,0 +1,166 @@
+"""bench/benchmark.py: the side-by-side table of the model's step, at tiny cost.
+
+Timings are not compared (machines are noisy); what is asserted is that
+every row is measured, with the configuration's batch and the pass order it
+names, and that the host line and the calibration are there.
+"""
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import REPO_ROOT, needs_vcc2016, vcc2016_root
+
+BENCH = REPO_ROOT / "bench"
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+import benchmark  # noqa: E402 (bench/benchmark.py, a script of the checkout)
+
+
+def run_benchmark(tmp_path, *options):
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "benchmark.py"), "--quick", "--iters", "1", "--warmup", "0",
+         "--outdir", str(tmp_path), "--log_level", "WARNING", *options],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout, json.loads((tmp_path / "benchmark.json").read_text())
+
+
+def check_table(stdout, result, configs, threads):
+    host = result["host"]
+    assert host["cpu_model"] and host["torch"] and host["torch_threads"] >= 1
+    assert host["cpus_available"] >= 1
+    if host["flags"] is not None:
+        assert set(host["flags"]) == set(benchmark.FLAGS_OF_INTEREST)
+    first_line = stdout.splitlines()[0]
+    assert first_line.startswith(f"Host: {host['cpu_model']};")
+    assert f"{host['cpus_available']} logical CPUs available" in first_line and f"torch {host['torch']}" in first_line
+    assert sorted(map(int, result["calibration"])) == threads
+    assert all(math.isfinite(g) and g > 0 for g in result["calibration"].values())
+    assert "Calibration (float32 1024 x 1024 matmul" in stdout
+
+    rows = result["table"]
+    assert [(r["config"], r["batched_passes"], r["threads"]) for r in rows] == [
+        (c, b, t) for c in configs for b in (False, True) for t in threads]
+    for r in rows:
+        conf = benchmark.load_config(benchmark.CONFIGS[r["config"]][1])
+        assert (r["batch"], r["segment_frames"]) == (conf.get("batch_size", 1), conf.get("segment_frames", 128))
+        assert r["widths"] == "tiny" and r["iters"] == 1 and r["num_updates"] == 1
+        for key in ("s_per_update", "updates_per_s", "normalised_cost", "peak_rss_mib"):
+            assert math.isfinite(r[key]) and r[key] > 0, (key, r)
+        assert r["updates_per_s"] == pytest.approx(1 / r["s_per_update"])
+        assert r["normalised_cost"] == pytest.approx(r["s_per_update"] * result["calibration"][str(r["threads"])])
+        base = next(b for b in rows if b["config"] == r["config"] and not b["batched_passes"] and b["threads"] == 1)
+        assert r["speedup_vs_old_1_thread"] == pytest.approx(base["s_per_update"] / r["s_per_update"])
+        line = (f"| {r['label']} | {r['batch']} x {r['segment_frames']} | {benchmark.ORDERS[r['batched_passes']]} "
+                f"| {r['threads']} | {r['s_per_update']:.4f} |")
+        assert line in stdout, line
+
+
+def test_quick_table_of_one_configuration(tmp_path):
+    """One configuration's four rows (old and new order, 1 and all threads), a
+    fresh process each, as the full table measures them."""
+    stdout, result = run_benchmark(tmp_path, "--configs", "paper")
+    check_table(stdout, result, ["paper"], sorted({1, benchmark.all_threads()}))
+    assert "| configuration | batch x frames | pass order | threads | s/update | updates/s |" in stdout
+
+
+@pytest.mark.slow
+def test_quick_table_of_all_configurations(tmp_path):
+    stdout, result = run_benchmark(tmp_path)
+    check_table(stdout, result, ["cpu", "mini", "paper"], sorted({1, benchmark.all_threads()}))
+
+
+@needs_vcc2016
+@pytest.mark.slow
+def test_quick_run_on_real_speech(tmp_path):
+    """The measurements on real speech: vc_train beside the step, WORLD analysis, conversion."""
+    stdout, result = run_benchmark(tmp_path, "--configs", "cpu", "--threads", "1", "--all", "--num_utts", "1",
+                                   "--short_seconds", "1", "--long_seconds", "2", "--vcc2016", str(vcc2016_root()))
+    trainer = result["trainer"]
+    assert set(trainer["configs"]) == {"cpu"} and trainer["threads"] == 1
+    cpu = trainer["configs"]["cpu"]
+    assert cpu["step"]["batched_passes"] is True and cpu["step"]["threads"] == 1
+    values = [cpu["espnet"]["s_per_update"], cpu["espnet_over_step"]]
+    values += [v["updates_per_s"] for v in trainer["variants"].values()]
+    assert len(trainer["variants"]) == 3
+    assert set(result["extraction"]) == {"harvest nj=1", "harvest nj=2", "dio nj=1", "dio nj=2"}
+    values += [v["rtf"] for v in result["extraction"].values()]
+    assert set(result["conversion"]) == {"1 s", "2 s"}
+    values += [v["rtf"] for v in result["conversion"].values()]
+    values += [v["peak_rss_mib"] for v in result["conversion"].values()]
+    assert all(math.isfinite(v) and v > 0 for v in values)
+    assert "| vc_train / step |" in stdout and "| conversion of 2 s |" in stdout
+
+
+# ------------------------------------------------------------ the pieces, in-process
+def test_the_step_worker_takes_a_file_or_a_dict_and_either_order(tmp_path):
+    conf = {**benchmark.load_config(benchmark.CONFIGS["cpu"][1]), **benchmark.TINY, "segment_frames": 32}
+    path = tmp_path / "train.yaml"
+    path.write_text(yaml.safe_dump(conf))
+    runs = {(kind, batched): benchmark.w_step(config, batched_passes=batched, iters=2, warmup=1)
+            for kind, config in (("dict", conf), ("file", str(path))) for batched in (False, True)}
+    for (kind, batched), r in runs.items():
+        assert r["batched_passes"] is batched
+        assert (r["batch"], r["segment_frames"], r["feats_dim"]) == (4, 32, 24)
+        assert r["num_updates"] == 3  # warm-up and timed updates are generator updates of the model
+        assert r["s_per_update"] > 0 and r["cpu_s_per_update"] > 0 and r["threads"] == 1
+    assert len({r["total_params"] for r in runs.values()}) == 1
+    # None keeps the configuration's own setting (the task's default: batched)
+    assert benchmark.w_step(conf, iters=1, warmup=0)["batched_passes"] is True
+
+
+def test_the_step_worker_reads_the_recipe_configuration():
+    """--variants measures each model as its configuration file defines it."""
+    from espnet2_cyclegan_vc.cyclegan_vc2.generator import CycleGANVC2Generator
+
+    config = benchmark.RECIPE_CONF / benchmark.VARIANT_CONFIGS["MaskCycleGAN-VC"][1]
+    conf = yaml.safe_load(config.read_text())
+    r = benchmark.w_step(str(config), iters=1, warmup=0)
+    assert (r["batch"], r["segment_frames"]) == (conf["batch_size"], conf["segment_frames"])
+    assert r["num_discriminators"] == 4  # two-step adversarial loss
+    expected = sum(p.numel() for p in CycleGANVC2Generator(**conf["generator_conf"]).parameters())
+    assert r["generator_params"] == expected
+    assert r["total_params"] == 2 * expected + 4 * r["discriminator_params"]
+    for paper, cpu in benchmark.VARIANT_CONFIGS.values():
+        assert (benchmark.RECIPE_CONF / paper).is_file() and (benchmark.RECIPE_CONF / cpu).is_file()
+
+
+def test_the_table_configurations_are_the_recipes_files():
+    assert benchmark.REPO == REPO_ROOT
+    for name, (_, source) in benchmark.CONFIGS.items():
+        conf = benchmark.load_config(source)
+        if name == "paper":
+            assert conf == {}  # the task's defaults: the paper's widths at batch 1
+        else:
+            assert source.is_file() and conf["batch_size"] >= 1
+    with pytest.raises(FileNotFoundError, match="missing.yaml"):
+        benchmark.load_config(REPO_ROOT / "missing.yaml")
+
+
+def test_host_line_and_calibration():
+    info = benchmark.host_info()
+    line = benchmark.host_line(info)
+    assert line.startswith(f"Host: {info['cpu_model']};") and f"torch {info['torch']}" in line
+    off = benchmark.host_line({**info, "flags": {f: False for f in benchmark.FLAGS_OF_INTEREST}})
+    assert "flags none of interest (not avx2 avx512f avx512_bf16 amx_tile fma)" in off
+    assert "flags unknown" in benchmark.host_line({**info, "flags": None})
+    calibration = benchmark.w_calibrate([1], n=256, reps=3)
+    assert [c["threads"] for c in calibration] == [1] and calibration[0]["gflops"] > 0
+
+
+def test_the_package_holds_no_benchmark():
+    """The benchmark and the GPU check read egs2/ and ../shared: scripts of the
+    checkout, not modules of the installed package, which finds nothing
+    relative to its own files."""
+    package = REPO_ROOT / "espnet2_cyclegan_vc"
+    assert not (package / "bin/benchmark.py").exists() and not (package / "bin/gpu_check.py").exists()
+    for path in package.rglob("*.py"):
+        text = path.read_text()
+        assert "__file__" not in text and "shared/vcc2016" not in text, path
