@@ -14,8 +14,8 @@ CONSTRAINTS_LATEST := constraints/py312-espnet202611.txt
 # pip >= 24.1 refuses a dependency of espnet 202511 (ci_sdr's direct-URL extra).
 PIP_VERSION := pip<24.1
 # Not the recipe tests: they run in .venv/, and CI has a time budget.
-LATEST_TESTS := test/cyclegan_vc test/cyclegan_vc2 test/layers test/scoring test/schedulers test/tasks test/train \
-	test/test_f0.py test/test_fileio.py test/test_model_io.py test/bin/test_vc_inference.py test/bin/test_vc_score.py test/bin/test_samples_page.py \
+LATEST_TESTS := test/cyclegan test/cyclegan_vc test/cyclegan_vc2 test/layers test/scoring test/schedulers test/tasks test/train \
+	test/test_espnet_model.py test/test_f0.py test/test_fileio.py test/test_model_io.py test/bin/test_vc_inference.py test/bin/test_vc_score.py test/bin/test_samples_page.py \
 	test/bin/test_extract_world_feats.py test/bin/test_compute_logf0_stats.py test/bin/test_entry_points.py
 
 .PHONY: install install-latest demo test test-latest mutation known-defects clean-venv
@@ -28,7 +28,7 @@ install-latest: $(VENV_LATEST)/.installed
 define make_venv
 	$(1) -m venv $(2)
 	$(2)/bin/python -m pip install --quiet '$(PIP_VERSION)'
-	$(2)/bin/python -m pip install --quiet -c $(3) -e '.[test]'
+	$(2)/bin/python -m pip install --quiet -c $(3) -e '.[test,mini]'
 	$(2)/bin/python -c "import espnet2.tasks.abs_task, pyworld, kaldiio, espeakng_loader, pysptk, resemblyzer, espnet2_cyclegan_vc"
 	touch $(2)/.installed
 endef
