@@ -25,6 +25,7 @@ nj=4                  # Parallel jobs of feature extraction (stage 2) and scorin
 inference_nj=2        # Parallel jobs of conversion (stage 5).
 ngpu=0                # GPUs for training (0: CPU; N > 1: one process per GPU).
 num_procs=1           # CPU processes of data-parallel training with --ngpu 0 (gloo).
+train_threads=0       # CPU threads of CPU training, all processes together (0: every core available).
 gpu_inference=false   # Convert on a GPU.
 python=python3        # Python of the environment (set by path.sh).
 dumpdir=dump          # Features.
@@ -108,7 +109,7 @@ log "$0 $*"
 for opt in skip_data_prep skip_train skip_eval skip_packing gpu_inference learning_curve speaker_similarity; do
     case "${!opt}" in true|false) ;; *) log "Error: --${opt} must be true or false, not '${!opt}'"; exit 2 ;; esac
 done
-for opt in stage stop_stage nj inference_nj ngpu num_procs; do
+for opt in stage stop_stage nj inference_nj ngpu num_procs train_threads; do
     [[ "${!opt}" =~ ^[0-9]+$ ]] || { log "Error: --${opt} must be a whole number, not '${!opt}'"; exit 2; }
 done
 [ "${num_procs}" -ge 1 ] || { log "Error: --num_procs must be at least 1"; exit 2; }
@@ -356,8 +357,19 @@ if runs 4; then
             launcher="${python} -m torch.distributed.run --standalone --nproc_per_node ${num_procs}"
             launcher+=" -m espnet2_cyclegan_vc.bin.vc_train --dist_backend gloo --multiprocessing_distributed false"
         fi
+        # path.sh gives every job one thread, for stages that run many jobs at
+        # once; CPU training is one job and gets the cores (threads split over
+        # its processes). With GPUs, one thread per process feeds them.
+        threads=${num_procs}
+        if [ "${ngpu}" -eq 0 ]; then
+            threads=${train_threads}
+            [ "${threads}" -gt 0 ] || threads=$(nproc)
+            [ "${threads}" -ge "${num_procs}" ] || threads=${num_procs}
+        fi
+        log "  ${threads} CPU thread(s) in ${num_procs} process(es)"
         # shellcheck disable=SC2086
-        ${cuda_cmd} --gpu "${ngpu}" --num_threads "${num_procs}" "${vc_exp}/train.log" \
+        OMP_NUM_THREADS=$((threads / num_procs)) \
+        ${cuda_cmd} --gpu "${ngpu}" --num_threads "${threads}" "${vc_exp}/train.log" \
             ${launcher} \
                 --config "${train_config}" --ngpu "${ngpu}" --output_dir "${vc_exp}" --resume true \
                 --world_conf "$(${python} -c 'import sys, json, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1])) or {}))' "${world_conf}")" \
