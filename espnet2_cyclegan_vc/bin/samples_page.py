@@ -37,7 +37,7 @@ from typing import Dict, List, Optional, Sequence
 from urllib.parse import quote
 
 from espnet2_cyclegan_vc.bin import add_log_level_argument, run_main, setup_logging
-from espnet2_cyclegan_vc.bin.summarize_scores import ROWS, SIMILARITY_ROWS, similarity_value
+from espnet2_cyclegan_vc.scoring.report import ROWS, SIMILARITY_ROWS, similarity_value
 from espnet2_cyclegan_vc.fileio import atomic_output, write_text_atomic
 from espnet2_cyclegan_vc.scoring import MatchedSet, match_scps
 

@@ -12,24 +12,7 @@ from pathlib import Path
 
 from espnet2_cyclegan_vc.bin import add_log_level_argument, run_main, setup_logging
 from espnet2_cyclegan_vc.fileio import write_text_atomic
-
-ROWS = (
-    ("mcd", "MCD [dB], all frames"),
-    ("mcd_speech", "MCD [dB], speech frames"),
-    ("logf0_rmse", "log-F0 RMSE [ln Hz]"),
-    ("f0corr", "F0 corr"),
-)
-# summary.json speaker_similarity keys: converted, baseline and ceiling of each.
-SIMILARITY_ROWS = (
-    ("to_target", "speaker similarity to the target [cos]"),
-    ("to_source", "speaker similarity to the source [cos]"),
-    ("closer_to_target", "closer to the target than to the source [share]"),
-)
-
-
-def similarity_value(similarity: dict, role: str, key: str) -> str:
-    value = similarity[role][key]
-    return "n/a" if value is None else f"{value:.3f}"
+from espnet2_cyclegan_vc.scoring.report import ROWS, SIMILARITY_ROWS, similarity_value
 
 
 def _cell(stats: dict) -> str:
