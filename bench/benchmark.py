@@ -404,9 +404,10 @@ def w_espnet_timed_train(conf, seconds, iters_per_epoch, log_interval, workdir, 
         try:
             proc.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
-            # A slow start (torch.compile on a busy CPU) may leave fewer than the
-            # two logged intervals a speed needs: allow up to as long again for them.
-            deadline = time.perf_counter() + seconds
+            # A slow start (torch.compile, or imports on a busy CPU) may leave fewer
+            # than the two logged intervals a speed needs: allow up to as long again
+            # for them, and at least two minutes (a 20 s CI run on a loaded machine).
+            deadline = time.perf_counter() + max(seconds, 120.0)
             while len(logged_intervals()) < 2 and proc.poll() is None and time.perf_counter() < deadline:
                 time.sleep(1.0)
             proc.terminate()  # data-loader workers end when their parent does
