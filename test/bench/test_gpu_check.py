@@ -41,10 +41,11 @@ def test_gpu_check_tiny_run(tmp_path):
     run = result["paper_run"]
     assert "error" not in run, run["error"]
     assert run["variant"] in result["training"]
-    values += [run["seconds"], run["updates"], run["updates_saved"], run["updates_per_s"],
-               run["generator_cycle_loss"]]
+    values += [run["seconds"], run["updates"], run["updates_per_s"], run["generator_cycle_loss"]]
     assert all(math.isfinite(v) and v > 0 for v in values), values
-    assert run["updates"] >= run["updates_saved"]
+    # The saved model is the last finished epoch's: none when a loaded CPU
+    # finishes no epoch of the tiny run's 20 s (a GPU run of minutes saves many).
+    assert 0 <= run["updates_saved"] <= run["updates"]
     assert "| CUDA graphs | not measured: the model's step reads its losses on the host" in proc.stdout
     assert proc.stdout.startswith(f"Host: {result['host']['cpu_model']};")
     assert ": generator cycle loss, last logged interval |" in proc.stdout
