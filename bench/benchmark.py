@@ -424,9 +424,8 @@ def w_espnet_timed_train(conf, seconds, iters_per_epoch, log_interval, workdir, 
     cycle = float(re.search(r"(?<![a-z_])generator_cycle_loss=([0-9.]+(?:e[+-]\d+)?)", stats).group(1))
     latest = out / "latest.pth"
     saved = 0
-    if latest.exists():  # the model's state dict: the CycleGAN's buffer (before the split: the model's)
-        state = torch.load(latest, map_location="cpu", mmap=True)
-        saved = int(state["cyclegan.num_updates"] if "cyclegan.num_updates" in state else state["num_updates"])
+    if latest.exists():  # written by this run's vc_train: the model's state dict
+        saved = int(torch.load(latest, map_location="cpu", mmap=True)["cyclegan.num_updates"])
     return {"seconds": wall, "updates": n1, "updates_saved": saved, "updates_per_s": (n1 - n0) / (t1 - t0),
             "generator_cycle_loss": cycle, "log": str(log)}
 
