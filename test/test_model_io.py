@@ -22,6 +22,7 @@ import yaml
 from conftest import REPO_ROOT, tiny_experiment
 from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
 from espnet2_cyclegan_vc.model_io import UnsafeModelError, load_state_dict, unpack_model
+from espnet2_cyclegan_vc.tasks.vc import VCTask
 
 
 def harmonic_signal(f0=140.0, seconds=0.6, fs=16000):
@@ -173,3 +174,18 @@ def test_meta_yaml_must_be_plain_yaml(packed, tmp_path):
     with pytest.raises(UnsafeModelError, match="'meta.yaml' is refused: not plain YAML"):
         unpack_model(archive, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_model_file_of_the_one_module_layout_loads_into_the_split_model(tmp_path, monkeypatch):
+    """Checkpoints saved before the networks moved into model.cyclegan (keys
+    generator.*, discriminator.*, num_updates) still build the same model."""
+    monkeypatch.chdir(tmp_path)
+    exp = tiny_experiment(tmp_path)
+    state = torch.load(exp / "model.pth", map_location="cpu")
+    old = {key.removeprefix("cyclegan."): value for key, value in state.items()}
+    assert "num_updates" in old and any(key.startswith("generator.") for key in old)
+    torch.save(old, exp / "old_layout.pth")
+    model, _ = VCTask.build_model_from_file(exp / "config.yaml", exp / "old_layout.pth")
+    loaded = model.state_dict()
+    assert loaded.keys() == state.keys()
+    assert all(torch.equal(loaded[key], value) for key, value in state.items())
