@@ -75,6 +75,14 @@ def test_stages_1_to_6_print_the_score_table(recipe):
     assert f"Samples page: {decode_dir(workdir).relative_to(workdir)}/index.html" in proc.stdout
 
 
+def test_training_uses_every_core_by_default(recipe):
+    workdir, proc = recipe
+    cores = len(os.sched_getaffinity(0))
+    assert f"{cores} CPU thread(s) in 1 process(es)" in proc.stdout
+    log = (workdir / "exp/vc_train_mini_MINIF_MINIM/train.log").read_text()
+    assert f"CPU threads: {cores}\n" in log
+
+
 @pytest.mark.parametrize("direction", DIRECTIONS)
 def test_conversion_beats_the_unconverted_baseline(recipe, direction):
     workdir, _ = recipe

@@ -363,7 +363,9 @@ if runs 4; then
         threads=${num_procs}
         if [ "${ngpu}" -eq 0 ]; then
             threads=${train_threads}
-            [ "${threads}" -gt 0 ] || threads=$(nproc)
+            # nproc answers OMP_NUM_THREADS when it is set (path.sh sets 1),
+            # so it is asked without it.
+            [ "${threads}" -gt 0 ] || threads=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
             [ "${threads}" -ge "${num_procs}" ] || threads=${num_procs}
         fi
         log "  ${threads} CPU thread(s) in ${num_procs} process(es)"
