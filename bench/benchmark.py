@@ -376,7 +376,8 @@ def w_espnet_train(conf, iters, workdir, extra=(), valid="pairs", threads=None):
 
 def w_espnet_timed_train(conf, seconds, iters_per_epoch, log_interval, workdir, extra=(), valid="pairs"):
     """vc_train stopped after `seconds` of wall time. Updates reached: the last
-    logged interval (and num_updates of the last saved epoch, latest.pth);
+    logged interval (and num_updates of the last saved epoch, latest.pth, which
+    the run is given time to write);
     updates/s: updates over wall time between the first and the last logged
     interval (validation and checkpoints included); generator cycle loss: the
     mean over the last logged interval."""
@@ -405,10 +406,12 @@ def w_espnet_timed_train(conf, seconds, iters_per_epoch, log_interval, workdir, 
             proc.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
             # A slow start (torch.compile, or imports on a busy CPU) may leave fewer
-            # than the two logged intervals a speed needs: allow up to as long again
-            # for them, and at least two minutes (a 20 s CI run on a loaded machine).
+            # than the two logged intervals a speed needs, or no finished epoch to
+            # convert with: allow up to as long again for them, and at least two
+            # minutes (a 20 s CI run on a loaded machine).
             deadline = time.perf_counter() + max(seconds, 120.0)
-            while len(logged_intervals()) < 2 and proc.poll() is None and time.perf_counter() < deadline:
+            while ((len(logged_intervals()) < 2 or not (out / "latest.pth").exists())
+                   and proc.poll() is None and time.perf_counter() < deadline):
                 time.sleep(1.0)
             proc.terminate()  # data-loader workers end when their parent does
             proc.wait()
@@ -427,7 +430,7 @@ def w_espnet_timed_train(conf, seconds, iters_per_epoch, log_interval, workdir, 
     if latest.exists():  # written by this run's vc_train: the model's state dict
         saved = int(torch.load(latest, map_location="cpu", mmap=True)["cyclegan.num_updates"])
     return {"seconds": wall, "updates": n1, "updates_saved": saved, "updates_per_s": (n1 - n0) / (t1 - t0),
-            "generator_cycle_loss": cycle, "log": str(log)}
+            "generator_cycle_loss": cycle, "log": str(log), "output_dir": str(out)}
 
 
 # The options of a training file that a model's config.yaml needs (what

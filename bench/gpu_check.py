@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """GPU check: training speed at the paper's widths, then a time-limited paper training.
 
-    bash bench/gpu_check.sh [--tiny] [--outdir DIR] [--budget_s 450]
+    bash bench/gpu_check.sh [--tiny] [--outdir DIR] [--budget_s 540]
 
-Run through bench/gpu_check.sh, which caps the whole run at 8 minutes. In one
+Run through bench/gpu_check.sh, which caps the whole run at 9.5 minutes. In one
 run, on real VCC2016 SF1/TM3 features (the paper's non-parallel halves of the
 training set, WORLD with dio):
   1. updates per second at batch 1 x 128 frames, the task's default (paper)
@@ -19,10 +19,15 @@ training set, WORLD with dio):
      around it can be captured as one graph;
   2. the paper configuration (egs2/vcc2016/vc1/conf/train_cyclegan_vc.yaml,
      with global MVN as the recipe trains it) through `vc_train` with the
-     fastest variant of step 1, stopped when the budget is spent: updates
-     reached, updates/s and the generator cycle loss of the last logged
-     interval;
-  3. a table on stdout and <outdir>/gpu_check.json.
+     fastest variant of step 1, stopped when the budget (less what scoring
+     needs) is spent: updates reached, updates/s and the generator cycle
+     loss of the last logged interval;
+  3. that model's last saved epoch (latest.pth) converts the SF1 and TM3
+     evaluation sentences (evaluation_all/) both ways and they are scored
+     as the recipe's stage 6 scores them (vc_learning_curve's scorer: MCD on
+     all and on speech frames, log-F0 RMSE, beside the unconverted
+     baseline); the curve files go to <outdir>/scores/;
+  4. a table on stdout and <outdir>/gpu_check.json.
 Without CUDA, or with --tiny, the networks are benchmark.py's TINY widths
 and every count is small, so the run checks the whole path on a CPU (CI).
 """
@@ -52,6 +57,7 @@ VARIANTS = {
     "bf16": {"autocast_dtype": "bfloat16"},
     "bf16+compile": {"autocast_dtype": "bfloat16", "compile_networks": True},
 }
+SPEAKERS = (("src", "SF1"), ("trg", "TM3"))
 CUDA_GRAPHS = ("not measured: the model's step reads its losses on the host (statistics, finite check, "
                "identity-loss schedule), so neither it nor ESPnet's trainer can be captured as one graph")
 
@@ -75,15 +81,43 @@ def prepare(args, work: Path):
 
 
 def paper_conf(args, work: Path, variant: str):
-    """The recipe's configuration, the variant's model options, global MVN."""
+    """The recipe's configuration, the variant's model options, global MVN and
+    the speakers' log-F0 statistics (for conversion)."""
     conf = yaml.safe_load(RECIPE_CONF.read_text())
     if args.tiny:
         conf.update(TINY)
-    conf["model_conf"] = {**conf.get("model_conf", {}), **VARIANTS[variant]}
-    for side, spk in (("src", "SF1"), ("trg", "TM3")):
+    logf0 = {f"{side}_logf0_stats_file": str(work / spk / "logf0_stats.npz") for side, spk in SPEAKERS}
+    conf["model_conf"] = {**conf.get("model_conf", {}), **VARIANTS[variant], **logf0}
+    for side, spk in SPEAKERS:
         conf[f"{side}_normalize"] = "global_mvn"
         conf[f"{side}_normalize_conf"] = {"stats_file": str(work / spk / "feats_stats.npz")}
     return conf
+
+
+def score_paper_run(args, work: Path, exp_dir: Path, outdir: Path, device: str) -> dict:
+    """Convert and score the evaluation sentences with exp_dir's last saved epoch."""
+    from espnet2_cyclegan_vc.bin.vc_learning_curve import learning_curve
+
+    latest = exp_dir / "latest.pth"  # ESPnet's link to the last saved <n>epoch.pth
+    if not latest.exists():
+        return {"error": "no epoch finished, so no model was saved to convert with"}
+    scps = {}
+    for side, spk in SPEAKERS:
+        wavs = sorted((Path(args.vcc2016) / "evaluation_all" / spk).glob("*.wav"))[: args.num_eval]
+        scps[side] = work / f"eval_{spk}.scp"
+        scps[side].write_text("".join(f"{spk}_{w.stem} {w}\n" for w in wavs))
+    epoch = int(latest.resolve().name.split("epoch")[0])
+    curve = learning_curve(exp_dir, str(scps["src"]), str(scps["trg"]), "SF1", "TM3", outdir / "scores",
+                           num_utts=None, nj=os.cpu_count() or 1, checkpoints=[(epoch, latest)], device=device)
+    scores = {"epoch": epoch, "updates": curve["points"][0]["updates"], "sentences": len(curve["sentences"]),
+              "seconds": curve["elapsed_seconds"], "directions": {}}
+    for point in curve["points"]:
+        d = point["direction"]
+        scores["directions"][curve["directions"][d]] = {
+            **{m: point[m] for m in ("mcd", "mcd_speech", "logf0_rmse")},
+            **{f"baseline_{m}": curve["baseline"][d][m] for m in ("mcd", "mcd_speech", "logf0_rmse")},
+        }
+    return scores
 
 
 def measure(name, **kw):
@@ -138,7 +172,16 @@ def run(args):
             log = outdir / "paper_run_train.log"
             log.write_text(Path(paper.pop("log")).read_text())
             paper["log"] = str(log)
+        exp_dir = paper.pop("output_dir", None)  # in the temporary directory
         results["paper_run"] = {"variant": best, **paper}
+        save()
+        try:
+            if exp_dir is None:
+                raise RuntimeError("the paper run failed")
+            results["scores"] = score_paper_run(args, work, Path(exp_dir), outdir, device)
+        except Exception as e:  # noqa: BLE001 -- the training figures above must still be reported
+            logging.exception("scoring the paper run failed")
+            results["scores"] = {"error": str(e)[-2000:]}
     save()
     print(format_table(results))
     print(f"\nwrote {outdir / 'gpu_check.json'}")
@@ -163,6 +206,17 @@ def format_table(r):
                   f"{p['updates']} (saved in latest.pth: {p['updates_saved']}) |",
                   f"{head}: updates/s, first to last logged interval | {p['updates_per_s']:.3f} |",
                   f"{head}: generator cycle loss, last logged interval | {p['generator_cycle_loss']:.4f} |"]
+    s = r.get("scores", {"error": "not reached"})
+    if "error" in s:
+        lines.append(f"{head}: scores | failed: {s['error'][:200]} |")
+    else:
+        lines.append(f"{head}: scored model | epoch {s['epoch']}, {s['updates']} updates, "
+                     f"{s['sentences']} evaluation sentences |")
+        for name, v in s["directions"].items():
+            lines.append(f"{head}: {name} MCD / speech MCD / log-F0 RMSE, baseline | "
+                         f"{v['mcd']:.3f} / {v['mcd_speech']:.3f} / {v['logf0_rmse']:.3f}, "
+                         f"{v['baseline_mcd']:.3f} / {v['baseline_mcd_speech']:.3f} / "
+                         f"{v['baseline_logf0_rmse']:.3f} |")
     lines.append(f"| CUDA graphs | {r['cuda_graphs']} |")
     return "\n".join(lines)
 
@@ -173,12 +227,14 @@ def get_parser():
                         help="VCC2016 corpus root")
     parser.add_argument("--outdir", default=str(REPO / "bench/results/gpu_check"))
     parser.add_argument("--tiny", action="store_true", help="Tiny widths and counts (default without CUDA)")
-    parser.add_argument("--budget_s", type=float, default=450.0,
+    parser.add_argument("--budget_s", type=float, default=540.0,
                         help="Wall seconds of the whole check; the paper run gets what is left")
-    parser.add_argument("--reserve_s", type=float, default=20.0, help="Seconds kept back at the end")
+    parser.add_argument("--reserve_s", type=float,
+                        help="Seconds kept back after the paper run, for scoring and the end (150; tiny 20)")
     parser.add_argument("--train_s", type=float, help="Seconds of the paper run (default: what is left)")
     parser.add_argument("--iters", type=int, help="Timed iterations per speed measurement (20; tiny 3)")
     parser.add_argument("--num_utts", type=int, help="Utterances per speaker (81, the paper's halves; tiny 2)")
+    parser.add_argument("--num_eval", type=int, help="Evaluation sentences scored per direction (54, all; tiny 2)")
     parser.add_argument("--num_valid", type=int, help="Validation pairs (5; tiny 1)")
     parser.add_argument("--epoch_iters", type=int, help="Iterations per epoch of the paper run (500; tiny 10)")
     parser.add_argument("--log_interval", type=int, help="Log interval of the paper run (50; tiny 5)")
@@ -194,8 +250,9 @@ def main(cmd=None):
     if not torch.cuda.is_available() and not args.tiny:
         logging.warning("gpu_check: no CUDA device, running --tiny on the CPU")
         args.tiny = True
-    defaults = dict(iters=3, num_utts=2, num_valid=1, epoch_iters=10, log_interval=5, train_s=20.0) if args.tiny \
-        else dict(iters=20, num_utts=81, num_valid=5, epoch_iters=500, log_interval=50)
+    defaults = dict(iters=3, num_utts=2, num_valid=1, num_eval=2, epoch_iters=10, log_interval=5, train_s=20.0,
+                    reserve_s=20.0) if args.tiny \
+        else dict(iters=20, num_utts=81, num_valid=5, num_eval=54, epoch_iters=500, log_interval=50, reserve_s=150.0)
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)

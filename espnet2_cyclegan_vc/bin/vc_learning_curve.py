@@ -158,16 +158,21 @@ def learning_curve(
     train_config: Optional[Path] = None,
     every: int = 1,
     centroids: Optional[Dict[str, SpeakerCentroid]] = None,
+    checkpoints: Optional[Sequence[Tuple[int, Path]]] = None,
+    device: str = "cpu",
 ) -> dict:
     """Score every epoch checkpoint of exp_dir; see the module docstring.
 
     centroids: {"src": ..., "trg": ...} speaker centroids for the speaker
     similarity; None leaves it out.
+    checkpoints: (epoch, model file) pairs to score instead of exp_dir's
+    ``<n>epoch.pth`` (every is then unused).
+    device: Torch device of the generators.
     """
     start = time.perf_counter()
     exp_dir = Path(exp_dir)
     train_config = Path(train_config or exp_dir / "config.yaml")
-    checkpoints = epoch_checkpoints(exp_dir, every)
+    checkpoints = list(checkpoints) if checkpoints else epoch_checkpoints(exp_dir, every)
     sentences = common_sentences(src_wav_scp, trg_wav_scp, srcspk, trgspk, num_utts)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -191,7 +196,7 @@ def learning_curve(
             baseline[d].update(similarity([(p, load_wav(p, config.fs)) for p in wavs[in_side]], in_side, out_side))
         points = []
         for epoch, path in checkpoints:
-            converter = VoiceConverter(train_config, path)
+            converter = VoiceConverter(train_config, path, device=device)
             updates = int(converter.model.num_updates)
             for d in directions:
                 in_side, out_side = direction_sides(d)

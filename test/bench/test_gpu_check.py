@@ -43,11 +43,23 @@ def test_gpu_check_tiny_run(tmp_path):
     assert run["variant"] in result["training"]
     values += [run["seconds"], run["updates"], run["updates_per_s"], run["generator_cycle_loss"]]
     assert all(math.isfinite(v) and v > 0 for v in values), values
-    # The saved model is the last finished epoch's: none when a loaded CPU
-    # finishes no epoch of the tiny run's 20 s (a GPU run of minutes saves many).
-    assert 0 <= run["updates_saved"] <= run["updates"]
+    # The saved model is the last finished epoch's (the run waits for one).
+    assert 0 < run["updates_saved"] <= run["updates"]
+    # That model converted the first two evaluation sentences both ways, scored beside the baseline.
+    scores = result["scores"]
+    assert "error" not in scores, scores["error"]
+    assert scores["updates"] == run["updates_saved"] and scores["sentences"] == 2
+    assert set(scores["directions"]) == {"SF1->TM3", "TM3->SF1"}
+    for name, v in scores["directions"].items():
+        assert all(math.isfinite(x) and x > 0 for x in v.values()), (name, v)
+        assert f"| {name} MCD / speech MCD / log-F0 RMSE, baseline | {v['mcd']:.3f} /" in proc.stdout.replace(
+            f"| paper config (tiny widths, {run['variant']}): ", "| ")
+    curve = json.loads((tmp_path / "scores/curve.json").read_text())
+    assert curve["sentences"] == ["200001", "200002"]
     assert "| CUDA graphs | not measured: the model's step reads its losses on the host" in proc.stdout
-    assert proc.stdout.startswith(f"Host: {result['host']['cpu_model']};")
+    # The table opens with the host line (ESPnet's imports may print before it).
+    lines = proc.stdout.splitlines()
+    assert lines[lines.index("| measurement | value |") - 2].startswith(f"Host: {result['host']['cpu_model']};")
     assert ": generator cycle loss, last logged interval |" in proc.stdout
     assert (tmp_path / "paper_run_train.log").is_file()
 
