@@ -12,7 +12,6 @@ The three models of the family are choices plus model options:
 """
 
 import argparse
-import logging
 from pathlib import Path
 from typing import Callable, Collection, Dict, List, Optional, Tuple, Union
 
@@ -254,10 +253,6 @@ class VCTask(AbsTask):
             **wrapper_conf,
         )
         model.progress = TrainingProgress.from_args(args)
-        if model.progress is not None:
-            # What this training process computes with (OMP_NUM_THREADS,
-            # which the recipe's --train_threads sets).
-            logging.info(f"CPU threads: {torch.get_num_threads()}")
         return model
 
     @classmethod

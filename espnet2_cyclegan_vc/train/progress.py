@@ -6,6 +6,8 @@ import logging
 import time
 from typing import Callable, Optional
 
+import torch
+
 
 def _duration(seconds: float) -> str:
     return str(datetime.timedelta(seconds=round(seconds)))
@@ -64,6 +66,9 @@ class TrainingProgress:
         now = self.clock()
         if self._start is None:
             self._start = (num_updates, now)
+            # What this training process computes with (OMP_NUM_THREADS, which
+            # the recipe's --train_threads sets); logged once, when it trains.
+            logging.info(f"CPU threads: {torch.get_num_threads()}")
             return None
         if num_updates % self.interval != 0:
             return None

@@ -3,6 +3,8 @@
 import argparse
 import logging
 
+import torch
+
 from espnet2_cyclegan_vc.train.progress import TrainingProgress
 
 
@@ -44,3 +46,11 @@ def test_no_progress_without_a_fixed_epoch_length():
     assert TrainingProgress.from_args(argparse.Namespace(num_iters_per_epoch=None, max_epoch=10)) is None
     progress = TrainingProgress.from_args(argparse.Namespace(num_iters_per_epoch=250, max_epoch=80))
     assert progress.total_updates == 20000 and progress.interval == 50
+
+
+def test_the_first_update_logs_the_cpu_threads_once(caplog):
+    progress = TrainingProgress(updates_per_epoch=100, max_epoch=3, interval=50, clock=Clock())
+    with caplog.at_level(logging.INFO):
+        for update in range(1, 4):
+            progress.update(update)
+    assert caplog.text.count(f"CPU threads: {torch.get_num_threads()}\n") == 1
