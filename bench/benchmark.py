@@ -387,6 +387,7 @@ def w_espnet_timed_train(conf, seconds, iters_per_epoch, log_interval, workdir, 
                                                     str(iters_per_epoch), "--log_interval", str(log_interval),
                                                     *extra])
     log = Path(workdir) / (out.name + ".log")
+    latest = out / "latest.pth"  # ESPnet's link to the last saved epoch
 
     # Read from the log, not from ESPnet's reporter record (checkpoint.pth):
     # the run is stopped in mid-epoch, and the reporter keeps finished epochs
@@ -410,7 +411,7 @@ def w_espnet_timed_train(conf, seconds, iters_per_epoch, log_interval, workdir, 
             # convert with: allow up to as long again for them, and at least two
             # minutes (a 20 s CI run on a loaded machine).
             deadline = time.perf_counter() + max(seconds, 120.0)
-            while ((len(logged_intervals()) < 2 or not (out / "latest.pth").exists())
+            while ((len(logged_intervals()) < 2 or not latest.exists())
                    and proc.poll() is None and time.perf_counter() < deadline):
                 time.sleep(1.0)
             proc.terminate()  # data-loader workers end when their parent does
@@ -425,7 +426,6 @@ def w_espnet_timed_train(conf, seconds, iters_per_epoch, log_interval, workdir, 
     (t0, n0, _), (t1, n1, stats) = intervals[0], intervals[-1]
     # ESPnet's log sometimes drops the ", " before a key: match the key alone.
     cycle = float(re.search(r"(?<![a-z_])generator_cycle_loss=([0-9.]+(?:e[+-]\d+)?)", stats).group(1))
-    latest = out / "latest.pth"
     saved = 0
     if latest.exists():  # written by this run's vc_train: the model's state dict
         saved = int(torch.load(latest, map_location="cpu", mmap=True)["cyclegan.num_updates"])

@@ -175,13 +175,14 @@ def run(args):
         exp_dir = paper.pop("output_dir", None)  # in the temporary directory
         results["paper_run"] = {"variant": best, **paper}
         save()
-        try:
-            if exp_dir is None:
-                raise RuntimeError("the paper run failed")
-            results["scores"] = score_paper_run(args, work, Path(exp_dir), outdir, device)
-        except Exception as e:  # noqa: BLE001 -- the training figures above must still be reported
-            logging.exception("scoring the paper run failed")
-            results["scores"] = {"error": str(e)[-2000:]}
+        if exp_dir is None:
+            results["scores"] = {"error": "the paper run failed: no model to score"}
+        else:
+            try:
+                results["scores"] = score_paper_run(args, work, Path(exp_dir), outdir, device)
+            except Exception as e:  # noqa: BLE001 -- the training figures above must still be reported
+                logging.exception("scoring the paper run failed")
+                results["scores"] = {"error": str(e)[-2000:]}
     save()
     print(format_table(results))
     print(f"\nwrote {outdir / 'gpu_check.json'}")
