@@ -16,7 +16,8 @@ PIP_VERSION := pip<24.1
 # Not the recipe tests: they run in .venv/, and CI has a time budget.
 LATEST_TESTS := test/cyclegan test/cyclegan_vc test/cyclegan_vc2 test/layers test/scoring test/schedulers test/tasks test/train \
 	test/test_espnet_model.py test/test_f0.py test/test_fileio.py test/test_model_io.py test/bin/test_vc_inference.py test/bin/test_vc_score.py test/bin/test_samples_page.py \
-	test/bin/test_extract_world_feats.py test/bin/test_compute_logf0_stats.py test/bin/test_entry_points.py
+	test/bin/test_extract_world_feats.py test/bin/test_compute_logf0_stats.py test/bin/test_entry_points.py \
+	test/test_audio.py test/test_conversion.py test/bin/test_pack_model.py
 
 .PHONY: install install-latest demo test test-latest mutation known-defects clean-venv
 
@@ -29,7 +30,7 @@ define make_venv
 	$(1) -m venv $(2)
 	$(2)/bin/python -m pip install --quiet '$(PIP_VERSION)'
 	$(2)/bin/python -m pip install --quiet -c $(3) -e '.[test,mini]'
-	$(2)/bin/python -c "import espnet2.tasks.abs_task, pyworld, kaldiio, espeakng_loader, pysptk, resemblyzer, espnet2_cyclegan_vc"
+	$(2)/bin/python -c "import espnet2.tasks.abs_task, pyworld, kaldiio, espeakng_loader, pysptk, resemblyzer, soxr, huggingface_hub, espnet2_cyclegan_vc"
 	touch $(2)/.installed
 endef
 

@@ -28,6 +28,11 @@ install_requires = [
     # package (speaker similarity offline).
     "pysptk>=1.0.1",
     "resemblyzer>=0.1.4",
+    # Converting any recording (vc_convert): soxr resampling, a progress bar,
+    # packed models shared on the Hugging Face Hub.
+    "soxr>=0.3",
+    "tqdm",
+    "huggingface_hub>=0.20",
 ]
 
 setup(
@@ -42,5 +47,6 @@ setup(
     # mini: eSpeak NG for the mini_vc recipe's generated corpus
     # (egs2/mini_vc/vc1/local/mini_corpus); the tests generate it too.
     extras_require={"mini": ["espeakng-loader"], "test": ["pytest", "espeakng-loader"]},
+    entry_points={"console_scripts": ["cyclegan-vc-convert=espnet2_cyclegan_vc.bin.vc_convert:main"]},
     license="Apache-2.0",
 )

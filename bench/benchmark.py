@@ -439,15 +439,20 @@ MODEL_KEYS = ("world_conf", "feats_dim", "generator", "generator_conf", "discrim
               "src_normalize", "src_normalize_conf", "trg_normalize", "trg_normalize_conf", "model_conf")
 
 
-def w_convert(config, workdir, wav, seconds, logf0_stats):
-    """End-to-end conversion (analysis, generator, synthesis) of `seconds` of
-    speech, by an untrained model of the configuration (its speed does not
-    depend on its weights)."""
+def w_convert(config, workdir, wav, seconds, logf0_stats, f0_method=None, threads=1):
+    """Conversion of `seconds` of speech on `threads` threads, end to end (VoiceConverter) and
+    part by part: WORLD analysis (F0, spectral envelope with its mel-cepstral coding,
+    aperiodicity), the generator, and synthesis (F0 transform, envelope decoding, WORLD
+    synthesis). An untrained model of the configuration: the speed does not depend on the weights."""
+    import pyworld
     import soundfile
     import torch
 
     from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
+    from espnet2_cyclegan_vc.f0 import convert_f0
+    from espnet2_cyclegan_vc.world import synthesize
 
+    torch.set_num_threads(threads)
     args = vars(parse_config(config))
     train_config = Path(workdir) / "convert_config.yaml"
     train_config.write_text(yaml.safe_dump({k: args[k] for k in MODEL_KEYS}))
@@ -455,14 +460,43 @@ def w_convert(config, workdir, wav, seconds, logf0_stats):
     reps = int(np.ceil(seconds * fs / len(audio)))
     audio = np.tile(audio, reps)[: int(seconds * fs)]
     torch.manual_seed(0)
-    vc = VoiceConverter(train_config, None, src_logf0_stats=logf0_stats[0], trg_logf0_stats=logf0_stats[1])
+    vc = VoiceConverter(train_config, None, src_logf0_stats=logf0_stats[0], trg_logf0_stats=logf0_stats[1],
+                        f0_method=f0_method)
+    w = vc.world
     vc(audio[: fs // 2], fs)  # warm-up
     start = time.perf_counter()
     out = vc(audio, fs)
     wall = time.perf_counter() - start
     if not np.all(np.isfinite(out)):
         raise RuntimeError("conversion produced non-finite samples")
-    return {"audio_s": seconds, "wall_s": wall, "rtf": wall / seconds, "peak_rss_mib": peak_rss_mib()}
+    parts, clock = {}, time.perf_counter()
+
+    def lap(name):
+        nonlocal clock
+        now = time.perf_counter()
+        parts[name] = now - clock
+        clock = now
+
+    x = np.ascontiguousarray(audio, dtype=np.float64)
+    if w.f0_method == "harvest":
+        f0, t = pyworld.harvest(x, fs, f0_floor=w.f0_floor, f0_ceil=w.f0_ceil, frame_period=w.frame_period)
+    else:
+        f0, t = pyworld.dio(x, fs, f0_floor=w.f0_floor, f0_ceil=w.f0_ceil, frame_period=w.frame_period)
+        f0 = pyworld.stonemask(x, f0, t, fs)
+    lap("f0")
+    sp = pyworld.cheaptrick(x, f0, t, fs, f0_floor=w.f0_floor, fft_size=w.resolved_fft_size)
+    mcep = pyworld.code_spectral_envelope(sp, fs, w.mcep_dim)
+    lap("envelope")
+    ap = pyworld.d4c(x, f0, t, fs, fft_size=w.resolved_fft_size)
+    lap("aperiodicity")
+    with torch.no_grad():
+        converted = vc.model.convert(torch.from_numpy(mcep.astype(np.float32))).double().numpy()
+    lap("network")
+    synthesize(convert_f0(f0, vc.logf0["src"], vc.logf0["trg"]), converted, ap, w)
+    lap("synthesis")
+    return {"audio_s": seconds, "wall_s": wall, "rtf": wall / seconds, "threads": threads,
+            "f0_method": w.f0_method, "parts_rtf": {k: v / seconds for k, v in parts.items()},
+            "peak_rss_mib": peak_rss_mib()}
 
 
 WORKERS = {"calibrate": w_calibrate, "step": w_step, "extract": w_extract, "espnet_train": w_espnet_train,
@@ -555,6 +589,24 @@ def measure_trainer(args, work: Path, rows):
     return out
 
 
+def measure_conversion(args, work: Path) -> dict:
+    """Conversion real-time factors on 1 thread: the CPU configuration and the paper's widths (those
+    of --configs), harvest (the training's F0) and dio, a short sentence and a long recording."""
+    wav = str(Path(args.vcc2016) / "evaluation_all/SF1/200001.wav")
+    stats = [str(work / spk / "logf0_stats.npz") for spk in ("SF1", "TM3")]
+    out = {}
+    for name in [c for c in args.configs if c in ("cpu", "paper")]:
+        conf = table_config(name, args.quick)
+        for method in ("harvest", "dio"):
+            for seconds in (args.short_seconds, args.long_seconds):
+                r = worker("convert", config=conf, workdir=str(work), wav=wav, seconds=seconds, logf0_stats=stats,
+                           f0_method=method, threads=1)
+                r.update(config=name, label=CONFIGS[name][0])
+                out[f"{name}, {method}, {seconds:g} s"] = r
+                logging.info("conversion %s %s %g s: RTF %.3f", name, method, seconds, r["rtf"])
+    return out
+
+
 def run(args):
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -574,12 +626,7 @@ def run(args):
                                                                      nj=nj)
                                          for method in ("harvest", "dio") for nj in (1, 2)}
             if args.conversion:
-                conf = table_config("cpu", args.quick)
-                wav = str(Path(args.vcc2016) / "evaluation_all/SF1/200001.wav")
-                stats = [str(work / spk / "logf0_stats.npz") for spk in ("SF1", "TM3")]
-                results["conversion"] = {f"{s:g} s": worker("convert", config=conf, workdir=str(work), wav=wav,
-                                                            seconds=s, logf0_stats=stats)
-                                         for s in (args.short_seconds, args.long_seconds)}
+                results["conversion"] = measure_conversion(args, work)
     return report(results, outdir / "benchmark.json", format_table(results))
 
 
@@ -622,13 +669,22 @@ def format_table(r):
                       "peak RSS [MiB] |", "|---|---|---|"]
         for label, v in trainer["variants"].items():
             lines.append(f"| {label} | {v['updates_per_s']:.2f} | {v['peak_rss_mib']:.0f} |")
-    if r.get("extraction") or r.get("conversion"):
+    if r.get("extraction"):
         lines += ["", "| measurement | value | peak RSS [MiB] |", "|---|---|---|"]
         for label, v in r.get("extraction", {}).items():
             lines.append(f"| WORLD analysis {label} | RTF {v['rtf']:.3f} ({v['audio_s']:.0f} s of speech) | "
                          f"{v['peak_rss_mib']:.0f} |")
-        for label, v in r.get("conversion", {}).items():
-            lines.append(f"| conversion of {label} | RTF {v['rtf']:.3f} | {v['peak_rss_mib']:.0f} |")
+    if r.get("conversion"):
+        lines += ["", "Conversion on 1 thread: real-time factor (wall / audio seconds; 1/RTF = times faster than "
+                      "real time), end to end and by part (WORLD analysis: F0, envelope with MCEP coding, "
+                      "aperiodicity; generator; synthesis):", "",
+                  "| configuration | F0 | audio | RTF | x real time | F0 | envelope | aperiodicity | network | "
+                  "synthesis | peak RSS [MiB] |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for v in r["conversion"].values():
+            p = v["parts_rtf"]
+            lines.append(f"| {v['label']} | {v['f0_method']} | {v['audio_s']:g} s | {v['rtf']:.4f} | "
+                         f"{1 / v['rtf']:.1f} | {p['f0']:.4f} | {p['envelope']:.4f} | {p['aperiodicity']:.4f} | "
+                         f"{p['network']:.4f} | {p['synthesis']:.4f} | {v['peak_rss_mib']:.0f} |")
     return "\n".join(lines)
 
 

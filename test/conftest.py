@@ -103,6 +103,21 @@ def tiny_experiment(root: Path, src_f0: float = 220.0, trg_f0: float = 120.0) ->
     return root / "exp"
 
 
+def tiny_packed_model(root: Path, srcspk: str = "ALICE", trgspk: str = "BOB", **card) -> Path:
+    """tiny_experiment(root) packed as stage 7 packs (bin/pack_model, run from root); the zip's path."""
+    from espnet2_cyclegan_vc.bin.pack_model import pack_model
+
+    tiny_experiment(root)
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        out = pack_model("exp", "exp/model.pth", ["exp/stats/src_logf0.npz", "exp/stats/trg_logf0.npz"],
+                         srcspk, trgspk, **card)
+    finally:
+        os.chdir(cwd)
+    return root / out
+
+
 def batch(seed=0, frames=32):
     gen = torch.Generator().manual_seed(seed)
     lengths = torch.tensor([frames, frames])

@@ -11,11 +11,15 @@ Command line (the recipe's inference stage):
     python -m espnet2_cyclegan_vc.bin.vc_inference \
         --train_config exp/vc/config.yaml --model_file exp/vc/latest.pth \
         --wav_scp data/eval_SF1/wav.scp --direction src_to_trg --output_dir OUT
-writes OUT/wav/<utt>.wav (16-bit PCM at the model's sampling rate) and
-OUT/wav.scp, the latter last, so an interrupted run never looks complete.
+writes OUT/wav/<utt>.wav (16-bit PCM at the model's sampling rate, at the
+input's speech level with peaks at most -1 dBFS: espnet2_cyclegan_vc.audio)
+and OUT/wav.scp, the latter last, so an interrupted run never looks complete.
+
+Any recording or folder, in any format, rate and length: vc_convert.
 """
 
 import argparse
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -26,6 +30,7 @@ import torch
 from espnet2.utils import config_argparse
 from typeguard import typechecked
 
+from espnet2_cyclegan_vc.audio import fit_length, match_level
 from espnet2_cyclegan_vc.bin import USER_ERRORS, add_log_level_argument, run_main, setup_logging
 from espnet2_cyclegan_vc.directions import DIRECTIONS, direction_sides
 from espnet2_cyclegan_vc.f0 import LogF0Stats, convert_f0
@@ -46,6 +51,11 @@ from espnet2_cyclegan_vc.world import (
 class VoiceConverter:
     """WORLD analysis -> MCEP conversion -> log-Gaussian F0 -> WORLD synthesis."""
 
+    # Shorter inputs are refused by vc_convert: 20 frames of 5 ms, which the
+    # generator's two stride-2 blocks leave as 5; below that there is not a
+    # syllable to convert.
+    min_duration_s = 0.1
+
     @typechecked
     def __init__(
         self,
@@ -55,6 +65,7 @@ class VoiceConverter:
         direction: str = "src_to_trg",
         src_logf0_stats: Union[Path, str, None] = None,
         trg_logf0_stats: Union[Path, str, None] = None,
+        f0_method: Optional[str] = None,
     ):
         """Initialize VoiceConverter.
 
@@ -65,6 +76,9 @@ class VoiceConverter:
             direction: Default direction, "src_to_trg" or "trg_to_src".
             src_logf0_stats: Override of the source log-F0 stats npz.
             trg_logf0_stats: Override of the target log-F0 stats npz.
+            f0_method: F0 analysis of the input, "harvest" or "dio"; None =
+                the training's (world_conf). dio is several times faster and
+                changes the features a little (the benchmark measures both).
         """
         if direction not in DIRECTIONS:
             raise ValueError(f"--direction must be one of {DIRECTIONS}, got {direction!r}")
@@ -83,6 +97,8 @@ class VoiceConverter:
         self.device = device
         self.direction = direction
         self.world = WorldConfig.from_dict(train_args.world_conf)
+        if f0_method is not None:
+            self.world = dataclasses.replace(self.world, f0_method=f0_method)
         feats_dim = model.cyclegan.generator["src_to_trg"].in_channels
         if feats_dim != self.world.mcep_dim:
             raise ValueError(
@@ -153,6 +169,7 @@ class VoiceConverter:
         return out
 
     def convert_file(self, path: str, direction: Optional[str] = None) -> np.ndarray:
+        """Converted samples of a sound file at self.fs, as synthesised (level not matched)."""
         return self(load_wav(path, self.fs), self.fs, direction, name=path)
 
     @classmethod
@@ -183,12 +200,13 @@ def inference(
     ngpu: int = 0,
     src_logf0_stats: Optional[str] = None,
     trg_logf0_stats: Optional[str] = None,
+    f0_method: Optional[str] = None,
 ) -> dict:
     """Convert every utterance of wav_scp (or of the keys in key_file)."""
     device = "cuda" if ngpu > 0 else "cpu"
     converter = VoiceConverter(
         train_config, model_file, device=device, direction=direction,
-        src_logf0_stats=src_logf0_stats, trg_logf0_stats=trg_logf0_stats,
+        src_logf0_stats=src_logf0_stats, trg_logf0_stats=trg_logf0_stats, f0_method=f0_method,
     )
     entries = read_scp(wav_scp)
     if key_file is not None:
@@ -199,13 +217,17 @@ def inference(
     wav_dir = Path(output_dir) / "wav"
     wav_dir.mkdir(parents=True, exist_ok=True)
     lines, skipped, audio_seconds, start = [], [], 0.0, time.perf_counter()
+    limited = 0
     for i, (key, path) in enumerate(entries, 1):
         try:
-            wav = converter.convert_file(path, direction)
+            source = load_wav(path, converter.fs)
+            wav = fit_length(converter(source, converter.fs, direction, name=path), len(source))
         except AudioError as e:
             logging.warning(f"Skipping {key}: {e}")
             skipped.append(key)
             continue
+        wav, was_limited = match_level(wav, converter.fs, source, converter.fs)
+        limited += was_limited
         out = wav_dir / f"{key}.wav"
         write_wav_atomic(out, wav, converter.fs)
         lines.append((key, str(out.resolve())))
@@ -217,10 +239,11 @@ def inference(
     write_scp(Path(output_dir) / "wav.scp", lines)
     logging.info(
         f"Converted {len(lines)} utterances ({audio_seconds:.1f} s of audio) in {elapsed:.1f} s "
-        f"(RTF {elapsed / max(audio_seconds, 1e-9):.3f}); skipped {len(skipped)}"
+        f"(RTF {elapsed / max(audio_seconds, 1e-9):.3f}); at the input's speech level, "
+        f"{limited} peak-limited to -1 dBFS; skipped {len(skipped)}"
         + (f": {' '.join(skipped)}" if skipped else "")
     )
-    return {"converted": len(lines), "skipped": len(skipped)}
+    return {"converted": len(lines), "skipped": len(skipped), "limited": limited}
 
 
 def get_parser():
@@ -237,6 +260,8 @@ def get_parser():
     parser.add_argument("--ngpu", type=int, default=0)
     parser.add_argument("--src_logf0_stats", default=None)
     parser.add_argument("--trg_logf0_stats", default=None)
+    parser.add_argument("--f0_method", choices=("harvest", "dio"), default=None,
+                        help="F0 analysis of the input (default: the training's world_conf)")
     add_log_level_argument(parser)
     return parser
 

@@ -92,11 +92,15 @@ def test_quick_run_on_real_speech(tmp_path):
     assert len(trainer["variants"]) == 3
     assert set(result["extraction"]) == {"harvest nj=1", "harvest nj=2", "dio nj=1", "dio nj=2"}
     values += [v["rtf"] for v in result["extraction"].values()]
-    assert set(result["conversion"]) == {"1 s", "2 s"}
-    values += [v["rtf"] for v in result["conversion"].values()]
-    values += [v["peak_rss_mib"] for v in result["conversion"].values()]
+    assert set(result["conversion"]) == {f"cpu, {m}, {s} s" for m in ("harvest", "dio") for s in (1, 2)}
+    for v in result["conversion"].values():
+        parts = v["parts_rtf"]
+        assert set(parts) == {"f0", "envelope", "aperiodicity", "network", "synthesis"} and v["threads"] == 1
+        values += [v["rtf"], v["peak_rss_mib"], *parts.values()]
+        # The parts are timed separately from the end-to-end run: the same work, so a similar time.
+        assert 0.5 < sum(parts.values()) / v["rtf"] < 2.0
     assert all(math.isfinite(v) and v > 0 for v in values)
-    assert "| vc_train / step |" in stdout and "| conversion of 2 s |" in stdout
+    assert "| vc_train / step |" in stdout and "| configuration | F0 | audio | RTF | x real time |" in stdout
 
 
 # ------------------------------------------------------------ the pieces, in-process

@@ -115,6 +115,25 @@ def test_converted_wavs_are_listed_and_complete(recipe):
             assert Path(path).stat().st_size > 16000  # > 0.5 s of 16-bit audio
 
 
+def test_converted_wavs_keep_the_source_level_and_never_clip(recipe):
+    """WORLD synthesis of converted features comes out louder than its input and overshoots
+    full scale; stage 5 brings each file to its source's speech level, peaks at most -1 dBFS."""
+    from espnet2_cyclegan_vc.audio import frame_powers, speech_level_db
+
+    workdir, _ = recipe
+    ceiling = round(32768 * 10 ** (-1 / 20)) + 1
+    for direction, source_set in zip(DIRECTIONS, ("eval_MINIF", "eval_MINIM")):
+        sources = dict(line.split(maxsplit=1) for line in (workdir / "data" / source_set / "wav.scp").read_text().splitlines())
+        for line in (decode_dir(workdir) / direction / "wav.scp").read_text().splitlines():
+            key, path = line.split(maxsplit=1)
+            converted, fs = soundfile.read(path, dtype="int16")
+            source, source_fs = soundfile.read(sources[key])
+            assert np.max(np.abs(converted.astype(int))) <= ceiling, (key, "clipped or over -1 dBFS")
+            assert len(converted) == len(source)
+            gap = speech_level_db(frame_powers(converted / 32768.0, fs)) - speech_level_db(frame_powers(source, source_fs))
+            assert abs(gap) < 1.5, (key, gap)
+
+
 def test_rerun_skips_complete_stages_and_redoes_an_interrupted_one(recipe):
     workdir, _ = recipe
     feats = workdir / "dump/dev_MINIM/feats.scp"
@@ -347,6 +366,70 @@ def test_packed_model_converts_exactly_like_the_unpacked_one(recipe, tmp_path, m
         assert Path(path).is_absolute() and Path(path).is_relative_to(elsewhere / "unpacked"), path
     got = packed.convert_file(wav_path, "src_to_trg")
     assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+def test_packing_writes_the_model_card_and_stage_8_stages_the_upload(recipe, tmp_path):
+    workdir, _ = recipe
+    exp = workdir / "exp/vc_train_mini_MINIF_MINIM"
+    home = tmp_path / "home"  # no token anywhere: a fresh user
+    env = {"HOME": str(home), "HF_HOME": str(home / "hf"), "HF_TOKEN": "", "HF_HUB_OFFLINE": "1"}
+    proc = run_recipe(workdir, "--stage", "7", "--stop_stage", "8", "--hf_repo", "someone/mini-vc", env=env,
+                      check=False)
+    assert proc.returncode != 0
+    assert "hf_upload: error: no Hugging Face token" in proc.stderr + proc.stdout
+    staged = exp / "hf_upload"
+    assert sorted(p.name for p in staged.iterdir()) == ["README.md", "packed_model.zip"]
+    assert (staged / "packed_model.zip").read_bytes() == (exp / "packed_model.zip").read_bytes()
+    card = (staged / "README.md").read_text()
+    assert card == (exp / "README.md").read_text()
+    updates = int(yaml.safe_load((workdir / "conf/train_mini.yaml").read_text())["max_epoch"]) * 250
+    for words in ("| `src_to_trg` | MINIF | MINIM |", "cyclegan-vc-convert --model someone/mini-vc --to MINIM",
+                  f"Updates: {updates:,} generator updates", "Corpus: mini_vc: two voices generated",
+                  "Recipe: mini_vc/vc1, configuration `train_mini.yaml`", "| MINIF->MINIM | MCD [dB], all frames |"):
+        assert words in card, words
+    info = yaml.safe_load((exp / "model_info.yaml").read_text())
+    assert (info["srcspk"], info["trgspk"], info["num_updates"]) == ("MINIF", "MINIM", updates)
+
+
+def test_one_command_converts_a_folder_of_recordings_with_the_packed_model(recipe, tmp_path):
+    """The issue's acceptance run: a 44.1 kHz stereo FLAC, an 8 kHz WAV, an MP3 and bad files, with
+    the mini recipe's pack copied somewhere else; good files at their own rate, length and level,
+    never clipped; bad ones named and skipped; exit status 1; a second run does no work."""
+    from espnet2_cyclegan_vc.audio import frame_powers, speech_level_db
+    from test_conversion import bad_files
+
+    workdir, _ = recipe
+    run_recipe(workdir, "--stage", "7", "--stop_stage", "7")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copy2(workdir / "exp/vc_train_mini_MINIF_MINIM/packed_model.zip", elsewhere / "minif_minim.zip")
+    speech = [soundfile.read(p) for p in
+              [line.split()[1] for line in (workdir / "data/eval_MINIF/wav.scp").read_text().splitlines()[:3]]]
+    from espnet2_cyclegan_vc.audio import resample
+
+    inputs = tmp_path / "recordings"
+    (inputs / "phone").mkdir(parents=True)
+    flac = resample(speech[0][0], 16000, 44100)
+    soundfile.write(inputs / "phone" / "memo.flac", np.stack([flac, 0.9 * flac], axis=1), 44100, format="FLAC")
+    soundfile.write(inputs / "call.wav", resample(speech[1][0], 16000, 8000), 8000, subtype="PCM_16")
+    soundfile.write(inputs / "voice.mp3", speech[2][0], 16000, format="MP3")
+    reasons = bad_files(inputs / "bad")
+    command = [sys.executable, "-m", "espnet2_cyclegan_vc.bin.vc_convert", "--model", "minif_minim.zip",
+               "--to", "MINIM", "--output_dir", str(tmp_path / "converted"), str(inputs)]
+    proc = subprocess.run(command, cwd=elsewhere, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    assert "converted 3 file(s)" in proc.stdout and "skipped 5;" in proc.stdout
+    for name, reason in reasons.items():
+        assert f"skipped {inputs / 'bad' / name}: " in proc.stdout and reason in proc.stdout
+    for source, output in (("phone/memo.flac", "phone/memo.wav"), ("call.wav", "call.wav"), ("voice.mp3", "voice.wav")):
+        wav, fs = soundfile.read(inputs / source, always_2d=True)
+        out, out_fs = soundfile.read(tmp_path / "converted" / output, dtype="int16")
+        assert out_fs == fs and abs(len(out) - len(wav)) <= 1, output
+        assert np.max(np.abs(out.astype(int))) <= round(32768 * 10 ** (-1 / 20)) + 1, output
+        gap = speech_level_db(frame_powers(out / 32768.0, out_fs)) - speech_level_db(frame_powers(wav.mean(axis=1), fs))
+        assert abs(gap) < 1.5, (output, gap)
+    again = subprocess.run(command, cwd=elsewhere, capture_output=True, text=True)
+    assert again.returncode == 1 and "converted 0 file(s)" in again.stdout and "3 already converted" in again.stdout
 
 
 # -------------------------------------------------------- a real Slurm cluster

@@ -20,7 +20,7 @@ stop_stage=10000      # Last stage to run.
 skip_data_prep=false  # Skip stages 1-2 (data preparation, features).
 skip_train=false      # Skip stages 3-4 (statistics, training).
 skip_eval=false       # Skip stages 5-6 (conversion, scoring).
-skip_packing=false    # Skip stage 7 (packing).
+skip_packing=false    # Skip stages 7-8 (packing, upload).
 nj=4                  # Parallel jobs of feature extraction (stage 2) and scoring.
 inference_nj=2        # Parallel jobs of conversion (stage 5).
 ngpu=0                # GPUs for training (0: CPU; N > 1: one process per GPU).
@@ -57,6 +57,11 @@ curve_num_utts=10     # Evaluation sentences per checkpoint in the learning curv
 curve_every=1         # Score every N-th epoch model in the learning curve (and the last).
 samples_num_utts=5    # Sentences per direction with audio and a picture on the samples page (0: all).
 speaker_similarity=true  # Stage 6 also compares speaker embeddings (Resemblyzer's encoder).
+
+# Packing and upload options
+corpus_name=          # The corpus, for the model card (stage 7).
+corpus_license=       # Its licence, for the model card.
+hf_repo=              # Hugging Face Hub repo id (owner/name) that stage 8 uploads the packed model to.
 # ----------------------------------------------------------- end of options
 
 # "name=value  # comment" lines of the block above -> "  --name (value)  comment".
@@ -89,7 +94,11 @@ Stages:
      target's own speech as the ceiling), and a samples page to listen to
      (<decode dir>/index.html); with --learning_curve true also every
      epoch model of the training, plotted against updates
-  7: packing the model for distribution (espnet2.bin.pack)
+  7: packing the model for distribution: ${expdir}/vc_<tag>/packed_model.zip
+     (ESPnet's pack format) with its model card (README.md) and model_info.yaml
+  8: upload of the packed model and its card to the Hugging Face Hub
+     (--hf_repo owner/name; needs a token: HF_TOKEN or \`hf auth login\`);
+     the upload folder is staged in ${expdir}/vc_<tag>/hf_upload/ first
 
 Jobs run through cmd.sh: cmd_backend=local (default) or cmd_backend=slurm.
 
@@ -127,7 +136,7 @@ runs() {
         *) [ "${skip_packing}" = false ] ;;
     esac
 }
-for n in 1 2 3 4 5 6 7; do
+for n in 1 2 3 4 5 6 7 8; do
     if [ "${stage}" -le "${n}" ] && [ "${stop_stage}" -ge "${n}" ] && ! runs "${n}"; then
         log "Stage ${n} is skipped (--skip_* option)"
     fi
@@ -135,6 +144,16 @@ done
 
 [ -n "${srcspk}" ] || { log "Error: --srcspk is required"; exit 2; }
 [ -n "${trgspk}" ] || { log "Error: --trgspk is required"; exit 2; }
+upload=false
+if runs 8; then
+    if [ -n "${hf_repo}" ]; then
+        upload=true
+    elif [ "${stage}" -eq 8 ]; then
+        log "Error: stage 8 uploads to the Hugging Face Hub: give --hf_repo owner/name"; exit 2
+    else
+        log "Stage 8 (upload to the Hugging Face Hub) is skipped: no --hf_repo"
+    fi
+fi
 if { runs 2 || runs 4 || runs 5 || runs 6; } && [ ! -f "${world_conf}" ]; then
     log "Error: --world_conf ${world_conf} does not exist"; exit 2
 fi
@@ -511,11 +530,26 @@ fi
 # ---------------------------------------------------------------- stage 7
 if runs 7; then
     log "Stage 7: packing ${vc_exp}/${inference_model} -> ${vc_exp}/packed_model.zip"
-    ${python} -m espnet2.bin.pack tts \
-        --train_config "${vc_exp}/config.yaml" --model_file "${vc_exp}/${inference_model}" \
-        --option "${vc_stats_dir}/${srcspk}/feats_stats.npz" --option "${vc_stats_dir}/${trgspk}/feats_stats.npz" \
-        --option "${vc_stats_dir}/${srcspk}/logf0_stats.npz" --option "${vc_stats_dir}/${trgspk}/logf0_stats.npz" \
-        --outpath "${vc_exp}/packed_model.zip"
+    [ -f "${vc_exp}/${inference_model}" ] || { log "Error: ${vc_exp}/${inference_model} does not exist: run stage 4"; exit 1; }
+    # The card carries the evaluation sets' scores when stage 6 has made them.
+    _results=${decode_dir}/results.md
+    [ -f "${_results}" ] || log "  ${_results} does not exist: the model card will say the model is not scored (run stage 6 first)"
+    ${python} -m espnet2_cyclegan_vc.bin.pack_model --exp_dir "${vc_exp}" --model_file "${vc_exp}/${inference_model}" \
+        --stats "${vc_stats_dir}/${srcspk}/feats_stats.npz" "${vc_stats_dir}/${trgspk}/feats_stats.npz" \
+                "${vc_stats_dir}/${srcspk}/logf0_stats.npz" "${vc_stats_dir}/${trgspk}/logf0_stats.npz" \
+        --srcspk "${srcspk}" --trgspk "${trgspk}" --corpus "${corpus_name}" --corpus_license "${corpus_license}" \
+        --recipe "$(basename "$(dirname "${PWD}")")/$(basename "${PWD}")" --results "${_results}" \
+        ${hf_repo:+--hf_repo "${hf_repo}"}
+    log "  ${vc_exp}/packed_model.zip, model card ${vc_exp}/README.md; convert with:"
+    log "    python -m espnet2_cyclegan_vc.bin.vc_convert --model ${vc_exp}/packed_model.zip --to ${trgspk} --output_dir <out> <files or folders>"
+fi
+
+# ---------------------------------------------------------------- stage 8
+if [ "${upload}" = true ]; then
+    log "Stage 8: uploading ${vc_exp}/packed_model.zip and its card to https://huggingface.co/${hf_repo}"
+    [ -f "${vc_exp}/packed_model.zip" ] || { log "Error: ${vc_exp}/packed_model.zip does not exist: run stage 7"; exit 1; }
+    ${python} -m espnet2_cyclegan_vc.bin.hf_upload --pack "${vc_exp}/packed_model.zip" --card "${vc_exp}/README.md" \
+        --folder "${vc_exp}/hf_upload" --hf_repo "${hf_repo}"
 fi
 
 log "Successfully finished. [elapsed=${SECONDS}s]"

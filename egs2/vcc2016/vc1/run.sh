@@ -14,4 +14,6 @@ set -euo pipefail
     --world_conf conf/world.yaml \
     --train_config conf/train_cyclegan_vc.yaml \
     --inference_config conf/decode.yaml \
+    --corpus_name "VCC2016 (Voice Conversion Challenge 2016, DOI 10.7488/ds/1575; cite Toda et al., Interspeech 2016)" \
+    --corpus_license "ODC-By 1.0 (Open Data Commons Attribution), as the DataShare item states" \
     "$@"
