@@ -22,7 +22,7 @@ import dataclasses
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator, Optional, Tuple
+from typing import Callable, Iterator, Optional, Tuple
 
 import numpy as np
 import soundfile
@@ -122,6 +122,7 @@ def convert_file(
     context_s: float = 1.0,
     seam_search_s: float = 3.0,
     min_duration_s: Optional[float] = None,
+    progress: Optional[Callable[[float], None]] = None,
 ) -> FileResult:
     """Convert one sound file into a 16-bit PCM wav (see the module docstring).
 
@@ -135,6 +136,7 @@ def convert_file(
         context_s: Audio converted on either side of a piece and then dropped.
         seam_search_s: How far from the nominal boundary a seam may move to a quieter point.
         min_duration_s: Shorter inputs are refused; None = the converter's minimum.
+        progress: Called with the seconds of input converted, after each piece.
 
     Returns:
         FileResult.
@@ -145,13 +147,13 @@ def convert_file(
     """
     reader = _Reader(path, path)
     try:
-        return _convert(converter, reader, output, direction, output_fs, chunk_s, context_s,
-                        seam_search_s, converter.min_duration_s if min_duration_s is None else min_duration_s)
+        return _convert(converter, reader, output, direction, output_fs, chunk_s, context_s, seam_search_s,
+                        converter.min_duration_s if min_duration_s is None else min_duration_s, progress)
     finally:
         reader.close()
 
 
-def _convert(converter, reader, output, direction, output_fs, chunk_s, context_s, seam_search_s, min_s):
+def _convert(converter, reader, output, direction, output_fs, chunk_s, context_s, seam_search_s, min_s, progress):
     fs_in = reader.fs
     fs_out = int(output_fs or fs_in)
     chunk, context, search = (int(round(s * fs_in)) for s in (chunk_s, context_s, seam_search_s))
@@ -203,6 +205,8 @@ def _convert(converter, reader, output, direction, output_fs, chunk_s, context_s
                 raw.write(body)
                 out_meter.add(body)
                 chunks += 1
+                if progress is not None:
+                    progress((end - pos) / fs_in)
                 if last:
                     break
                 reader.drop_before(end - context)

@@ -127,10 +127,12 @@ def test_a_long_recording_converts_in_pieces_joined_in_pauses_without_clicks(con
     speakers = vcc2016_root() / "evaluation_all" / "SF1"
     wav = np.concatenate([load_wav(str(speakers / f"2000{i:02d}.wav"), 16000) for i in range(1, 9)])
     soundfile.write(tmp_path / "long.wav", wav, 16000, subtype="PCM_16")
+    reported = []
     result = convert_file(converter, str(tmp_path / "long.wav"), str(tmp_path / "out.wav"),
-                          chunk_s=6.0, seam_search_s=2.0)
+                          chunk_s=6.0, seam_search_s=2.0, progress=reported.append)
     out, fs = soundfile.read(tmp_path / "out.wav")
     assert result.chunks >= 4 and len(result.seams) == result.chunks - 1
+    assert len(reported) == result.chunks and sum(reported) == pytest.approx(len(wav) / 16000)
     assert len(out) == len(wav)
     speech = level(wav, 16000)
     for s in result.seams:

@@ -57,3 +57,15 @@ def run_main(prog: str, job: Callable[[], object], user_errors: Tuple[type, ...]
         logging.error("%s: error: %s", prog, e)
         logging.debug("traceback", exc_info=True)
         sys.exit(1)
+
+
+def main_with_options(prog: str, parser: argparse.ArgumentParser, job: Callable[..., object], cmd=None) -> None:
+    """The whole main() of an entry point whose job takes its options as keyword arguments.
+
+    Parses cmd (None: sys.argv), sets up logging by --log_level, then runs
+    ``job(**options)`` (every option but --log_level) under :func:`run_main`.
+    """
+    args = parser.parse_args(cmd)
+    setup_logging(args.log_level)
+    options = {k: v for k, v in vars(args).items() if k != "log_level"}
+    run_main(prog, lambda: job(**options))

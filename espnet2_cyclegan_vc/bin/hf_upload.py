@@ -13,7 +13,7 @@ again). The token is huggingface_hub's: HF_TOKEN or ``hf auth login``.
 import argparse
 import logging
 
-from espnet2_cyclegan_vc.bin import add_log_level_argument, run_main, setup_logging
+from espnet2_cyclegan_vc.bin import add_log_level_argument, main_with_options
 from espnet2_cyclegan_vc.hub import is_repo_id, stage_upload, upload
 
 
@@ -39,10 +39,7 @@ def get_parser():
 
 
 def main(cmd=None):
-    args = get_parser().parse_args(cmd)
-    setup_logging(args.log_level)
-    kwargs = {k: v for k, v in vars(args).items() if k != "log_level"}
-    run_main("hf_upload", lambda: hf_upload(**kwargs))
+    main_with_options("hf_upload", get_parser(), hf_upload, cmd)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from espnet2_cyclegan_vc.bin import add_log_level_argument, run_main, setup_logging
+from espnet2_cyclegan_vc.bin import add_log_level_argument, main_with_options
 from espnet2_cyclegan_vc.fileio import atomic_output, write_text_atomic
 from espnet2_cyclegan_vc.model_card import CARD, MODEL_INFO, ModelInfo, render_card
 from espnet2_cyclegan_vc.model_io import load_state_dict
@@ -81,10 +81,7 @@ def get_parser():
 
 
 def main(cmd=None):
-    args = get_parser().parse_args(cmd)
-    setup_logging(args.log_level)
-    kwargs = {k: v for k, v in vars(args).items() if k != "log_level"}
-    run_main("pack_model", lambda: pack_model(**kwargs))
+    main_with_options("pack_model", get_parser(), pack_model, cmd)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import logging
 from pathlib import Path
 from typing import List
 
-from espnet2_cyclegan_vc.bin import add_log_level_argument, run_main, setup_logging
+from espnet2_cyclegan_vc.bin import add_log_level_argument, main_with_options
 from espnet2_cyclegan_vc.fileio import write_text_atomic
 
 VCC2016_SOURCES = ("SF1", "SF2", "SF3", "SM1", "SM2")
@@ -140,10 +140,7 @@ def prepare(db, srcspk, trgspk, outdir, src_train_ids, trg_train_ids, eval_ids, 
 
 
 def main(cmd=None):
-    args = get_parser().parse_args(cmd)
-    setup_logging(args.log_level)
-    options = {k: v for k, v in vars(args).items() if k != "log_level"}
-    run_main("prepare_vcc2016_data", lambda: prepare(**options))
+    main_with_options("prepare_vcc2016_data", get_parser(), prepare, cmd)
 
 
 if __name__ == "__main__":

@@ -160,7 +160,8 @@ def _convert_job(job: Job, direction: str, output_fs: Optional[int], chunk_s: fl
     """(job, FileResult or None, reason of a skip or None, wall seconds)."""
     start = time.perf_counter()
     try:
-        result = convert_file(_worker["vc"], job.source, str(job.output), direction, output_fs, chunk_s)
+        result = convert_file(_worker["vc"], job.source, str(job.output), direction, output_fs, chunk_s,
+                              progress=_worker.get("progress"))
         return job, result, None, time.perf_counter() - start
     except (AudioError, FloatingPointError) as e:
         reason = str(e)
@@ -190,11 +191,12 @@ def run(args) -> int:
         bar = tqdm(total=sum(j.seconds for j in todo), unit="s", unit_scale=False, desc="converting",
                    mininterval=1.0, file=sys.stderr, disable=not todo,
                    bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s of audio [{elapsed}<{remaining}]")
-        with logging_redirect_tqdm(), bar, _executor(args.nj, init) as pool:
+        with logging_redirect_tqdm(), bar, _executor(args.nj, init, bar) as pool:
             results = pool.map(_convert_job, todo, [direction] * len(todo), [args.output_fs] * len(todo),
                                [args.chunk_s] * len(todo))
             for job, result, reason, _ in results:
-                bar.update(job.seconds)
+                # In this process the bar moved piece by piece already; from workers it moves per file.
+                bar.update(max(0.0, job.seconds - pool.reported(job)))
                 if reason is not None:
                     skipped.append((job.source, reason))
                     logging.warning(f"{job.source}: skipped: {reason}")
@@ -214,10 +216,22 @@ def torch_threads() -> int:
 
 
 class _InProcess:
-    """The executor interface for --nj 1: everything in this process."""
+    """The executor interface for --nj 1: everything in this process, the bar moved after every piece."""
 
-    def __init__(self, init):
+    def __init__(self, init, bar):
         _init_worker(*init)
+        self._seconds = 0.0
+        _worker["progress"] = self._progress
+        self._bar = bar
+
+    def _progress(self, seconds: float) -> None:
+        self._seconds += seconds
+        self._bar.update(seconds)
+
+    def reported(self, job: Job) -> float:
+        """Seconds of job the bar has moved already (then the count starts again for the next file)."""
+        seconds, self._seconds = self._seconds, 0.0
+        return seconds
 
     def map(self, fn, *iterables):
         return map(fn, *iterables)
@@ -226,15 +240,23 @@ class _InProcess:
         return self
 
     def __exit__(self, *exc):
+        _worker.pop("progress", None)
         return False
 
 
-def _executor(nj: int, init):
-    if nj == 1:
-        return _InProcess(init)
-    # spawn: a fresh interpreter per worker, no OpenMP state copied by fork.
-    return ProcessPoolExecutor(nj, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=init)
+class _Workers(ProcessPoolExecutor):
+    """--nj N: spawned processes (a fresh interpreter each, no OpenMP state copied by fork)."""
+
+    def __init__(self, nj: int, init):
+        super().__init__(nj, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+                         initargs=init)
+
+    def reported(self, job: Job) -> float:
+        return 0.0
+
+
+def _executor(nj: int, init, bar):
+    return _InProcess(init, bar) if nj == 1 else _Workers(nj, init)
 
 
 def summary(converted: int, done_before: int, skipped: List[Tuple[str, str]], audio_s: float, wall: float,
