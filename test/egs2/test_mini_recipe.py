@@ -406,7 +406,7 @@ def test_packing_writes_the_model_card_and_stage_8_stages_the_upload(recipe, tmp
     updates = int(yaml.safe_load((workdir / "conf/train_mini.yaml").read_text())["max_epoch"]) * 250
     for words in ("| `src_to_trg` | MINIF | MINIM |", "cyclegan-vc-convert --model someone/mini-vc --to MINIM",
                   f"Updates: {updates:,} generator updates", "Corpus: mini_vc: two voices generated",
-                  "Recipe: mini_vc/vc1, configuration `train_mini.yaml`", "| MINIF->MINIM | MCD [dB], all frames |"):
+                  "Recipe: mini_vc/vc1, configuration `train_mini.yaml`", "| MINIF->MINIM | 8 | MCD [dB], all frames |"):
         assert words in card, words
     info = yaml.safe_load((exp / "model_info.yaml").read_text())
     assert (info["srcspk"], info["trgspk"], info["num_updates"]) == ("MINIF", "MINIM", updates)
