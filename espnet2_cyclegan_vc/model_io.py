@@ -237,6 +237,19 @@ def unpack_model(archive: PathLike, outdir: PathLike) -> Dict[str, str]:
             for key, name in listed[section].items()}
 
 
+def unpack_converter(archive: PathLike, outdir: PathLike) -> Dict[str, str]:
+    """:func:`unpack_model` for a packed model of this task: its files must name a config and a model.
+
+    Raises:
+        UnsafeModelError: as unpack_model, or meta.yaml names no train_config or model_file.
+    """
+    files = unpack_model(archive, outdir)
+    for key in ("train_config", "model_file"):
+        if key not in files:
+            raise UnsafeModelError(f"{archive}: meta.yaml names no {key}: not a packed model of this task")
+    return files
+
+
 def load_state_dict(model_file: PathLike, map_location: Union[str, torch.device] = "cpu") -> Dict[str, torch.Tensor]:
     """A model's parameters from a file, read without running any pickled code.
 

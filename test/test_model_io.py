@@ -189,3 +189,15 @@ def test_a_model_file_of_the_one_module_layout_loads_into_the_split_model(tmp_pa
     loaded = model.state_dict()
     assert loaded.keys() == state.keys()
     assert all(torch.equal(loaded[key], value) for key, value in state.items())
+
+
+def test_an_archive_that_names_no_model_is_not_a_converter(tmp_path):
+    import zipfile
+
+    from espnet2_cyclegan_vc.model_io import unpack_converter
+
+    archive = tmp_path / "other_task.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("meta.yaml", "files: {}\nyaml_files: {}\n")
+    with pytest.raises(UnsafeModelError, match="meta.yaml names no train_config: not a packed model of this task"):
+        unpack_converter(archive, tmp_path / "out")

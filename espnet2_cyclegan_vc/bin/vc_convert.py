@@ -39,7 +39,7 @@ from espnet2_cyclegan_vc.conversion import convert_file
 from espnet2_cyclegan_vc.directions import DIRECTIONS
 from espnet2_cyclegan_vc.hub import HubError, download_pack, is_repo_id
 from espnet2_cyclegan_vc.model_card import MODEL_INFO, ModelInfo, speakers_from_config
-from espnet2_cyclegan_vc.model_io import UnsafeModelError, unpack_model
+from espnet2_cyclegan_vc.model_io import unpack_converter
 from espnet2_cyclegan_vc.world import AudioError
 
 # ESPnet prints "Failed to import Flash Attention ..." on stdout when its
@@ -80,10 +80,7 @@ def resolve_model(model: str, workdir: str, model_file: Optional[str] = None) ->
         if not is_repo_id(model):
             raise FileNotFoundError(f"--model {model}: no such file or directory, and not a Hub repo id (owner/name)")
         path = Path(download_pack(model))
-    files = unpack_model(path, workdir)
-    for key in ("train_config", "model_file"):
-        if key not in files:
-            raise UnsafeModelError(f"{model}: meta.yaml names no {key}: not a packed model of this task")
+    files = unpack_converter(path, workdir)
     return ResolvedModel(files["train_config"], files["model_file"],
                          _model_info(files["train_config"], files.get("model_info")))
 

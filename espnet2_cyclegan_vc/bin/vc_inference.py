@@ -35,7 +35,7 @@ from espnet2_cyclegan_vc.bin import USER_ERRORS, add_log_level_argument, run_mai
 from espnet2_cyclegan_vc.directions import DIRECTIONS, direction_sides
 from espnet2_cyclegan_vc.f0 import LogF0Stats, convert_f0
 from espnet2_cyclegan_vc.fileio import read_scp, write_scp, write_wav_atomic
-from espnet2_cyclegan_vc.model_io import UnsafeModelError, unpack_model
+from espnet2_cyclegan_vc.model_io import unpack_converter
 from espnet2_cyclegan_vc.tasks.vc import VCTask
 from espnet2_cyclegan_vc.world import (
     AudioError,
@@ -183,10 +183,7 @@ class VoiceConverter:
         members outside outdir, links and unlisted files, and the model file
         is read without unpickling code (UnsafeModelError otherwise).
         """
-        files = unpack_model(archive, outdir)
-        for key in ("train_config", "model_file"):
-            if key not in files:
-                raise UnsafeModelError(f"{archive}: meta.yaml names no {key}: not a packed model of this task")
+        files = unpack_converter(archive, outdir)
         return cls(files["train_config"], files["model_file"], **kwargs)
 
 
