@@ -8,7 +8,8 @@ ESPnet wrapper (espnet2_cyclegan_vc.espnet_model) owns normalisation, log-F0
 statistics and conversion.
 """
 
-from typing import Callable, Dict, Optional, Tuple
+import contextlib
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import torch
 from typeguard import typechecked
@@ -45,6 +46,20 @@ def with_autocast(net: Callable[..., torch.Tensor], dtype: Optional[torch.dtype]
         return y.float()
 
     return run
+
+
+@contextlib.contextmanager
+def no_parameter_grads(module: torch.nn.Module) -> Iterator[None]:
+    """Build the graph without gradients for module's parameters (gradients still
+    flow through module to its inputs); their requires_grad is restored on exit."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 
 class CycleGAN(torch.nn.Module):
@@ -300,6 +315,14 @@ class CycleGAN(torch.nn.Module):
         return self._discriminator_turn(x, y, batch_key)
 
     def _generator_turn(self, x, y, batch_key):
+        # The discriminators' own gradients of this turn would be thrown away
+        # (ESPnet's GANTrainer zeroes both optimisers after every turn), so
+        # the graph leaves them out: only the gradient through them to the
+        # generators is computed, the same update with less work.
+        with no_parameter_grads(self.discriminator):
+            return self._generator_turn_losses(x, y, batch_key)
+
+    def _generator_turn_losses(self, x, y, batch_key):
         d = {name: self._net("discriminator", name) for name in self.discriminator}
         identity_weight = self.identity_weight(int(self.num_updates))
         # Skip the identity passes once the weight is 0, except in validation,
