@@ -9,6 +9,7 @@ statistics and conversion.
 """
 
 import contextlib
+import logging
 from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import torch
@@ -22,7 +23,26 @@ from espnet2_cyclegan_vc.cyclegan.loss import (
 )
 from espnet2_cyclegan_vc.directions import DIRECTIONS
 
-AUTOCAST_DTYPES = ("bfloat16", "float16")
+AUTOCAST_DTYPES = ("bfloat16", "float16", "auto")
+
+
+def native_bfloat16(device_type: str) -> Optional[str]:
+    """What makes bfloat16 fast on a device, or None where it would be emulated.
+
+    Args:
+        device_type: "cpu" or "cuda" (other devices: None).
+
+    Returns:
+        str: "AMX" or "AVX512-BF16" (CPU), "CUDA" (a GPU with bfloat16), else None.
+    """
+    if device_type == "cuda":
+        return "CUDA" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else None
+    if device_type == "cpu":
+        cpu = torch.cpu
+        for query, name in (("_is_amx_tile_supported", "AMX"), ("_is_avx512_bf16_supported", "AVX512-BF16")):
+            if getattr(cpu, query, lambda: False)():
+                return name
+    return None
 
 
 def with_autocast(net: Callable[..., torch.Tensor], dtype: Optional[torch.dtype]) -> Callable[..., torch.Tensor]:
@@ -144,7 +164,10 @@ class CycleGAN(torch.nn.Module):
             autocast_dtype: "bfloat16" or "float16" to run the network passes
                 of training and validation under torch.autocast on the input's
                 device (float16 has no loss scaling here: prefer bfloat16);
-                the losses are computed in float32. None: float32 throughout.
+                the losses are computed in float32. "auto": bfloat16 where the
+                device has it natively (a CPU with AMX or AVX512-BF16, a GPU
+                with bfloat16), else float32; decided on the first pass and
+                logged. None: float32 throughout.
             compile_networks: torch.compile the networks on their first
                 training pass. Validation and conversion run them uncompiled
                 (their lengths vary, which would recompile).
@@ -185,7 +208,9 @@ class CycleGAN(torch.nn.Module):
         self.lambda_cycle = lambda_cycle
         self.identity_weight = IdentityLossSchedule(lambda_identity, identity_loss_updates)
         self.register_buffer("num_updates", torch.zeros((), dtype=torch.long))
-        self.autocast_dtype = None if autocast_dtype is None else getattr(torch, autocast_dtype)
+        self.autocast_request = autocast_dtype
+        self.autocast_dtype = None if autocast_dtype in (None, "auto") else getattr(torch, autocast_dtype)
+        self._autocast_device: Optional[str] = None  # the device type "auto" was decided for
         self.compile_networks = compile_networks
         # A plain dict, not submodules: the state dict keeps its keys.
         self._compiled: Dict[str, Callable] = {}
@@ -284,6 +309,17 @@ class CycleGAN(torch.nn.Module):
             return d(torch.cat([real, fake])).chunk(2)
         return d(real), d(fake)
 
+    def _decide_autocast(self, device_type: str) -> None:
+        """autocast_dtype "auto": bfloat16 where the device has it natively, logged once per device type."""
+        native = native_bfloat16(device_type)
+        self.autocast_dtype = torch.bfloat16 if native else None
+        self._autocast_device = device_type
+        if native:
+            logging.info(f"model_conf autocast_dtype=auto: the networks run under bfloat16 autocast on "
+                         f"{device_type} ({native})")
+        else:
+            logging.info(f"model_conf autocast_dtype=auto: float32 on {device_type} (no native bfloat16)")
+
     def _check_finite(self, loss: torch.Tensor, turn: str) -> None:
         if not torch.isfinite(loss):
             raise FloatingPointError(
@@ -310,6 +346,8 @@ class CycleGAN(torch.nn.Module):
             Tensor: scalar loss.
             Dict[str, Optional[float]]: the loss and its parts, to report.
         """
+        if self.autocast_request == "auto" and self._autocast_device != x.device.type:
+            self._decide_autocast(x.device.type)
         if forward_generator:
             return self._generator_turn(x, y, batch_key)
         return self._discriminator_turn(x, y, batch_key)

@@ -5,6 +5,7 @@ present, positive and finite.
 """
 
 import json
+import logging
 import math
 import subprocess
 
@@ -136,3 +137,22 @@ def test_compile_networks_compiles_the_four_networks_for_training_only(monkeypat
 def test_unknown_autocast_dtype_is_refused():
     with pytest.raises(ValueError, match="autocast_dtype"):
         make_model(autocast_dtype="float8")
+
+
+def test_auto_autocast_follows_the_cpu_and_says_so(caplog):
+    """autocast_dtype auto: bfloat16 exactly where the CPU has AMX or AVX512-BF16, logged once."""
+    from espnet2_cyclegan_vc.cyclegan.cyclegan import native_bfloat16
+
+    native = native_bfloat16("cpu")
+    flags = {"AMX": torch.cpu._is_amx_tile_supported(), "AVX512-BF16": torch.cpu._is_avx512_bf16_supported()}
+    assert (native is None) == (not any(flags.values())) and (native is None or flags[native])
+    model = make_model(autocast_dtype="auto")
+    assert model.cyclegan.autocast_dtype is None  # nothing decided before the first pass
+    with caplog.at_level(logging.INFO):
+        for _ in range(2):
+            out = model(forward_generator=True, **batch())
+    assert model.cyclegan.autocast_dtype == (torch.bfloat16 if native else None)
+    lines = [r.getMessage() for r in caplog.records if "autocast_dtype=auto" in r.getMessage()]
+    assert len(lines) == 1 and ("bfloat16 autocast on cpu" in lines[0]) == bool(native)
+    assert out["loss"].dtype == torch.float32 and torch.isfinite(out["loss"])
+    assert native_bfloat16("meta") is None
