@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Seconds per training update of the model's own step, old pass order beside new.
+"""Seconds per training update of the model's own step, its FLOPs and the share of the machine it uses.
 
     python bench/benchmark.py                       # the side-by-side table
     python bench/benchmark.py --quick               # the same at tiny widths (seconds; CI)
@@ -12,25 +12,28 @@ recipes' training files (egs2/) and the VCC2016 corpus beside the checkout.
 The main output is one table. Rows: three configurations (the VCC2016 CPU
 configuration, egs2/vcc2016/vc1/conf/train_cyclegan_vc_cpu.yaml; the mini
 recipe's egs2/mini_vc/vc1/conf/train_mini.yaml; the paper's widths, the task's
-defaults at batch 1) x two pass orders of the model's step (model_conf
-batched_passes false: six separate generator passes, the old order; true:
-each generator once over the forward-conversion and identity inputs together
-and each discriminator once over real and fake, the new order) x 1 thread and
-all the threads this process may use. Each row builds the model and its
-optimisers with VCTask.build_model / VCTask.build_optimizers from the
-configuration and times what ESPnet's GANTrainer does per batch with
-generator_first: the generator turn (forward, backward, Adam step, both
-optimisers' zero_grad), then the discriminator turn, on random features of
-the configuration's batch x segment_frames x feats_dim. Columns: seconds per
-update (median over the timed iterations), updates per second, the
-calibration-normalised cost and the speed-up against the old order at 1
-thread.
+defaults at batch 1) x the step settings of STEPS (separate generator passes;
+batched passes, the step of 2026-12-06 and the speed-up's reference; fused
+Adam; fused Adam with bfloat16 autocast of the networks, only where the CPU
+has bfloat16 instructions), each applied over the configuration's own file
+x 1 thread and all the threads this process may use. Each row builds the
+model and its optimisers with VCTask.build_model / VCTask.build_optimizers
+and times what ESPnet's GANTrainer does per batch with generator_first: the
+generator turn (forward, backward, Adam step, both optimisers' zero_grad),
+then the discriminator turn, on random features of the configuration's
+batch x segment_frames x feats_dim. Columns: seconds per update (median over
+the timed iterations), updates per second, GFLOP per update (counted by
+torch.utils.flop_counter over one more update: matrix products and
+convolutions, forward and backward), the GFLOP/s that achieves, its share of
+the calibration of the same threads and dtype, the calibration-normalised
+cost and the speed-up against the reference step at the same threads.
 
 Host line and calibration: the CPU model, which of avx2 / avx512f /
 avx512_bf16 / amx_tile / fma it has, the logical CPUs this process may use,
-torch's threads and version; then a float32 1024 x 1024 matmul's GFLOP/s
-(median of several) on 1 thread and on all threads. The normalised cost is
-seconds per update x the calibration GFLOP/s of the same thread count: the
+torch's threads and version; then a 1024 x 1024 matmul's GFLOP/s (median of
+several) on 1 thread and on all threads, in float32 and, where the CPU has
+bfloat16 instructions, in bfloat16. The normalised cost is seconds per
+update x the float32 calibration GFLOP/s of the same thread count: the
 update's cost in "GFLOP of dense matmul", which moves less between hosts than
 seconds do (it does not account for memory bandwidth or vector width the
 matmul does not use).
@@ -88,7 +91,23 @@ TINY = {
                            num_residual_blocks=1, upsample_channels=[32, 16]),
     "discriminator_conf": dict(first_channels=8, downsample_channels=[8, 16, 16]),
 }
-ORDERS = {False: "old (separate passes)", True: "new (batched passes)"}
+# The step settings the table compares, each applied over a configuration's
+# own file, so a row means the same whatever the file sets: name -> (label,
+# overrides of model_conf / optim_conf / optim2_conf). "batched" is the step of
+# 2026-12-06 (commit a20ee9f), the reference of the speed-up column.
+STEPS = {
+    "separate": ("separate passes, float32", {"model_conf": {"batched_passes": False}}),
+    "batched": ("batched passes, float32", {}),
+    "fused": ("+ fused Adam", {"optim_conf": {"fused": True}, "optim2_conf": {"fused": True}}),
+    "bf16": ("+ fused Adam + bfloat16 autocast",
+             {"optim_conf": {"fused": True}, "optim2_conf": {"fused": True},
+              "model_conf": {"autocast_dtype": "bfloat16"}}),
+}
+REFERENCE_STEP = "batched"
+# Every row starts from these, so a configuration file's own speed settings do not leak into a row.
+STEP_DEFAULTS = {"model_conf": {"batched_passes": True, "autocast_dtype": None},
+                 "optim_conf": {"fused": None}, "optim2_conf": {"fused": None}}
+BF16_STEPS = ("bf16",)  # measured only where the CPU has bfloat16 instructions (or on a GPU)
 FLAGS_OF_INTEREST = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "fma")
 # (paper widths, CPU budget) configuration of each model, in RECIPE_CONF
 VARIANT_CONFIGS = {
@@ -200,29 +219,64 @@ def host_line(h: dict) -> str:
             + (f"; GPU {h['cuda']}" if h.get("cuda") else ""))
 
 
-def w_calibrate(threads, n=1024, reps=9):
-    """float32 dense matmul (n x n @ n x n) GFLOP/s, the median of reps, per thread count."""
+def host_has_bf16() -> bool:
+    """Whether the CPU has bfloat16 instructions (AVX512-BF16 or AMX), as torch sees them."""
     import torch
 
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    c = torch.empty(n, n)
+    cpu = torch.cpu
+    return any(getattr(cpu, name, lambda: False)() for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
+def w_calibrate(threads, n=1024, reps=9, dtypes=("float32",)):
+    """Dense matmul (n x n @ n x n) GFLOP/s, the median of reps, per thread count and dtype."""
+    import torch
+
     result = []
     for t in threads:
         torch.set_num_threads(t)
-        for _ in range(3):
-            torch.mm(a, b, out=c)
-        times = []
-        for _ in range(reps):
-            start = time.perf_counter()
-            torch.mm(a, b, out=c)
-            times.append(time.perf_counter() - start)
-        result.append({"threads": t, "gflops": 2 * n ** 3 / float(np.median(times)) / 1e9,
-                       "n": n, "reps": reps})
+        for dtype in dtypes:
+            a, b = (torch.randn(n, n).to(getattr(torch, dtype)) for _ in range(2))
+            c = torch.empty_like(a)
+            for _ in range(3):
+                torch.mm(a, b, out=c)
+            times = []
+            for _ in range(reps):
+                start = time.perf_counter()
+                torch.mm(a, b, out=c)
+                times.append(time.perf_counter() - start)
+            result.append({"threads": t, "dtype": dtype, "gflops": 2 * n ** 3 / float(np.median(times)) / 1e9,
+                           "n": n, "reps": reps})
     return result
 
 
+def step_overrides(step: str) -> dict:
+    """A STEPS entry's overrides over STEP_DEFAULTS."""
+    merged = {option: dict(values) for option, values in STEP_DEFAULTS.items()}
+    for option, values in STEPS[step][1].items():
+        merged[option].update(values)
+    return merged
+
+
+def merge_overrides(args: argparse.Namespace, *overrides: dict) -> None:
+    """Update the dict options of parsed task arguments (model_conf, optim_conf, ...) key by key."""
+    for layer in overrides:
+        for option, values in layer.items():
+            setattr(args, option, {**(getattr(args, option) or {}), **values})
+
+
+def count_flops(update) -> int:
+    """FLOPs of one call of update, counted by torch.utils.flop_counter
+    (matrix products and convolutions, forward and backward; elementwise
+    operations, normalisation and the optimiser are not counted)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        update()
+    return int(counter.get_total_flops())
+
+
 # ------------------------------------------------------------------ workers
-def w_step(config, threads=1, batched_passes=None, device="cpu", iters=5, warmup=1):
+def w_step(config, threads=1, batched_passes=None, device="cpu", iters=5, warmup=1, overrides=None):
     """The model's own training step, timed: VCTask.build_model and
     VCTask.build_optimizers from a configuration (a training file or a dict
     of its options), then per update what ESPnet's GANTrainer does with
@@ -239,10 +293,13 @@ def w_step(config, threads=1, batched_passes=None, device="cpu", iters=5, warmup
         batched_passes: model_conf batched_passes (None: as configured).
         device: torch device.
         iters: Timed updates; warmup: untimed updates before them.
+        overrides: Dict options to update key by key (model_conf,
+            optim_conf, optim2_conf), e.g. a STEPS entry.
 
     Returns:
         dict: seconds per update (median; mean and process CPU seconds too),
-        the batch, parameter counts and peak memory.
+        FLOPs of one update (counted after the timed ones), the batch,
+        parameter counts and peak memory.
     """
     import torch
 
@@ -250,8 +307,10 @@ def w_step(config, threads=1, batched_passes=None, device="cpu", iters=5, warmup
 
     torch.set_num_threads(threads)
     args = parse_config(config)
+    if overrides:
+        merge_overrides(args, overrides)
     if batched_passes is not None:
-        args.model_conf = {**args.model_conf, "batched_passes": bool(batched_passes)}
+        merge_overrides(args, {"model_conf": {"batched_passes": bool(batched_passes)}})
     cuda = torch.device(device).type == "cuda"
     if cuda:
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
@@ -288,8 +347,12 @@ def w_step(config, threads=1, batched_passes=None, device="cpu", iters=5, warmup
     def count(modules):
         return sum(p.numel() for m in modules for p in m.parameters())
 
+    updates_done = int(model.num_updates)
+    flops = count_flops(update)
     s = float(np.median(wall))
-    result = {"s_per_update": s, "updates_per_s": 1.0 / s, "mean_s_per_update": float(np.mean(wall)),
+    result = {"s_per_update": s, "gflop_per_update": flops / 1e9, "achieved_gflops": flops / 1e9 / s,
+              "autocast_dtype": args.model_conf.get("autocast_dtype"),
+              "fused_adam": bool(args.optim_conf.get("fused")), "updates_per_s": 1.0 / s, "mean_s_per_update": float(np.mean(wall)),
               "cpu_s_per_update": float(np.median(cpu)), "iters": iters, "warmup": warmup,
               "threads": torch.get_num_threads(), "device": device,
               "batched_passes": bool(model.cyclegan.batched_passes), "batch": batch, "segment_frames": frames,
@@ -297,7 +360,7 @@ def w_step(config, threads=1, batched_passes=None, device="cpu", iters=5, warmup
               "discriminator_params": count([model.cyclegan.discriminator["src"]]),
               "num_discriminators": len(model.cyclegan.discriminator),
               "total_params": count([model.cyclegan.generator, model.cyclegan.discriminator]),
-              "num_updates": int(model.num_updates), "peak_rss_mib": peak_rss_mib()}
+              "num_updates": updates_done, "peak_rss_mib": peak_rss_mib()}
     if cuda:
         result["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2 ** 20
     return result
@@ -534,52 +597,64 @@ def config_source(name: str) -> str:
     return str(Path(source).relative_to(REPO)) if isinstance(source, Path) else "task defaults"
 
 
-def calibrate(threads):
-    """{threads: GFLOP/s}, measured in a fresh process."""
-    return {r["threads"]: r["gflops"] for r in worker("calibrate", threads=list(threads))}
+def calibrate(threads, dtypes):
+    """{threads: {dtype: GFLOP/s}}, measured in a fresh process."""
+    result = {}
+    for r in worker("calibrate", threads=list(threads), dtypes=list(dtypes)):
+        result.setdefault(r["threads"], {})[r["dtype"]] = r["gflops"]
+    return result
 
 
-def measure_table(args, threads, gflops):
-    """The side-by-side rows: configuration x order x threads."""
+def table_steps(args) -> list:
+    """The STEPS of the table: those asked for, bfloat16 ones only where the host has the instructions."""
+    return [step for step in args.steps if step not in BF16_STEPS or host_has_bf16()]
+
+
+def row_dtype(row: dict) -> str:
+    return row["autocast_dtype"] or "float32"
+
+
+def measure_table(args, threads, calibration):
+    """The side-by-side rows: configuration x step x threads."""
     rows = []
     for name in args.configs:
         conf = table_config(name, args.quick)
         iters = args.paper_iters if name == "paper" else args.iters
-        for batched in (False, True):
+        for step in table_steps(args):
             for t in threads:
-                r = worker("step", config=conf, threads=t, batched_passes=batched, iters=iters, warmup=args.warmup)
+                r = worker("step", config=conf, threads=t, iters=iters, warmup=args.warmup,
+                           overrides=step_overrides(step))
                 r.update(config=name, label=CONFIGS[name][0], source=config_source(name),
-                         widths="tiny" if args.quick else "as configured", order=ORDERS[batched],
-                         normalised_cost=r["s_per_update"] * gflops[t])
+                         widths="tiny" if args.quick else "as configured", step=step, step_label=STEPS[step][0],
+                         normalised_cost=r["s_per_update"] * calibration[t]["float32"],
+                         share_of_calibration=r["achieved_gflops"] / calibration[t][row_dtype(r)])
                 rows.append(r)
-                logging.info("%s, %s, %d thread(s): %.4f s/update", name, ORDERS[batched], t, r["s_per_update"])
+                logging.info("%s, %s, %d thread(s): %.4f s/update, %.1f GFLOP/update", name, STEPS[step][0], t,
+                             r["s_per_update"], r["gflop_per_update"])
     for r in rows:
-        base = [b for b in rows if b["config"] == r["config"] and not b["batched_passes"] and b["threads"] == 1]
-        r["speedup_vs_old_1_thread"] = base[0]["s_per_update"] / r["s_per_update"] if base else None
+        base = [b for b in rows if b["config"] == r["config"] and b["step"] == REFERENCE_STEP
+                and b["threads"] == r["threads"]]
+        r["speedup_vs_reference"] = base[0]["s_per_update"] / r["s_per_update"] if base else None
     return rows
 
 
 def measure_trainer(args, work: Path, rows):
     """vc_train beside the model's step at the same configuration and threads
-    (new order), and two trainer variants of the first configuration."""
+    (as the file configures it), and two trainer variants of the first configuration."""
     out = {"threads": args.trainer_threads, "configs": {}, "variants": {}}
     t = args.trainer_threads
 
-    def new_order(name):
-        conf = table_config(name, args.quick)
-        return {**conf, "model_conf": {**conf.get("model_conf", {}), "batched_passes": True}}
-
     for name in args.configs:
-        conf = new_order(name)
+        conf = table_config(name, args.quick)
         iters = args.paper_iters if name == "paper" else args.iters
         espnet = worker("espnet_train", conf=conf, iters=iters, workdir=str(work), threads=t)
-        step = [r for r in rows if r["config"] == name and r["batched_passes"] and r["threads"] == t]
-        step = step[0] if step else worker("step", config=conf, threads=t, iters=iters, warmup=args.warmup)
+        # The step as the file configures it (its optimiser and autocast settings, as vc_train runs it).
+        step = worker("step", config=conf, threads=t, iters=iters, warmup=args.warmup)
         out["configs"][name] = {"espnet": espnet, "step": step,
                                 "espnet_over_step": espnet["s_per_update"] / step["s_per_update"]}
         logging.info("vc_train %s: %.4f s/update (step %.4f)", name, espnet["s_per_update"], step["s_per_update"])
     name = args.configs[0]
-    conf = new_order(name)
+    conf = table_config(name, args.quick)
     for label, extra in (("discriminator first (generator outputs recomputed)", ["--generator_first", "false"]),
                          ("data loading in 1 worker process", ["--num_workers", "1"])):
         out["variants"][label] = worker("espnet_train", conf=conf, iters=args.iters, workdir=str(work),
@@ -612,9 +687,10 @@ def run(args):
     outdir.mkdir(parents=True, exist_ok=True)
     threads = args.threads or sorted({1, all_threads()})
     results = {"host": host_info(), "settings": vars(args)}
-    results["calibration"] = {str(t): g for t, g in calibrate(threads).items()}
-    gflops = {int(t): g for t, g in results["calibration"].items()}
-    results["table"] = measure_table(args, threads, gflops)
+    dtypes = ["float32"] + (["bfloat16"] if host_has_bf16() else [])
+    calibration = calibrate(threads, dtypes)
+    results["calibration"] = {str(t): g for t, g in calibration.items()}
+    results["table"] = measure_table(args, threads, calibration)
     if args.trainer or args.extraction or args.conversion:
         with tempfile.TemporaryDirectory(prefix="cyclegan_vc_bench_") as tmp:
             work = Path(tmp)
@@ -639,25 +715,36 @@ def report(results, path: Path, table: str):
 
 
 def calibration_line(calibration: dict) -> str:
-    return "Calibration (float32 1024 x 1024 matmul, median): " + ", ".join(
-        f"{t} thread{'s' if int(t) > 1 else ''} {g:.1f} GFLOP/s" for t, g in calibration.items())
+    return "Calibration (1024 x 1024 matmul, median): " + ", ".join(
+        f"{t} thread{'s' if int(t) > 1 else ''} " + " / ".join(f"{d} {g:.1f}" for d, g in by_dtype.items()) + " GFLOP/s"
+        for t, by_dtype in calibration.items())
 
 
 def format_table(r):
     lines = [host_line(r["host"]), calibration_line(r["calibration"]), ""]
     if any(row["widths"] == "tiny" for row in r["table"]):
         lines += ["--quick: every configuration's networks at tiny widths (its batch, frames and losses kept)", ""]
-    lines += ["| configuration | batch x frames | pass order | threads | s/update | updates/s | "
-             "normalised cost [GFLOP] | speed-up vs old order, 1 thread |",
-             "|---|---|---|---|---|---|---|---|"]
+    skipped = [s for s in r["settings"]["steps"] if s not in {row["step"] for row in r["table"]}]
+    if skipped:
+        lines += [f"Not measured: {', '.join(STEPS[s][0] for s in skipped)} (no bfloat16 instructions on this CPU)",
+                  ""]
+    lines += ["GFLOP/update: matrix products and convolutions of both turns, forward and backward, counted by "
+              "torch.utils.flop_counter; share: GFLOP/s achieved over the calibration of the same threads and dtype "
+              f"(bfloat16 for autocast rows). Speed-up: against \"{STEPS[REFERENCE_STEP][0]}\" at the same threads.",
+              "",
+              "| configuration | batch x frames | step | threads | s/update | updates/s | GFLOP/update | GFLOP/s | "
+              "share of calibration | normalised cost [GFLOP] | speed-up |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in r["table"]:
-        speedup = "-" if row["speedup_vs_old_1_thread"] is None else f"{row['speedup_vs_old_1_thread']:.2f}"
-        lines.append(f"| {row['label']} | {row['batch']} x {row['segment_frames']} | {row['order']} | "
-                     f"{row['threads']} | {row['s_per_update']:.4f} | {row['updates_per_s']:.2f} | {row['normalised_cost']:.1f} | "
+        speedup = "-" if row["speedup_vs_reference"] is None else f"{row['speedup_vs_reference']:.2f}"
+        lines.append(f"| {row['label']} | {row['batch']} x {row['segment_frames']} | {row['step_label']} | "
+                     f"{row['threads']} | {row['s_per_update']:.4f} | {row['updates_per_s']:.2f} | "
+                     f"{row['gflop_per_update']:.2f} | {row['achieved_gflops']:.1f} | "
+                     f"{100 * row['share_of_calibration']:.0f} % ({row_dtype(row)}) | {row['normalised_cost']:.1f} | "
                      f"{speedup} |")
     trainer = r.get("trainer")
     if trainer:
-        lines += ["", f"Trainer overhead ({trainer['threads']} thread(s), new order; vc_train: timed epoch 2, "
+        lines += ["", f"Trainer overhead ({trainer['threads']} thread(s), as configured; vc_train: timed epoch 2, "
                       "data loading included):", "",
                   "| configuration | vc_train s/update | model step s/update | vc_train / step | "
                   "vc_train peak RSS [MiB] |", "|---|---|---|---|---|"]
@@ -716,6 +803,8 @@ def format_variants(r):
 def get_parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--outdir", default=str(REPO / "bench/results"))
+    parser.add_argument("--steps", nargs="+", choices=list(STEPS), default=list(STEPS),
+                        help="Step settings of the table (default: all; bfloat16 ones only on CPUs that have it)")
     parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS),
                         help="Rows of the table (default: all three)")
     parser.add_argument("--threads", nargs="+", type=positive_int,

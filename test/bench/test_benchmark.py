@@ -32,7 +32,7 @@ def run_benchmark(tmp_path, *options):
     return proc.stdout, json.loads((tmp_path / "benchmark.json").read_text())
 
 
-def check_table(stdout, result, configs, threads):
+def check_table(stdout, result, configs, threads, steps=tuple(benchmark.STEPS)):
     host = result["host"]
     assert host["cpu_model"] and host["torch"] and host["torch_threads"] >= 1
     assert host["cpus_available"] >= 1
@@ -42,33 +42,50 @@ def check_table(stdout, result, configs, threads):
     assert first_line.startswith(f"Host: {host['cpu_model']};")
     assert f"{host['cpus_available']} logical CPUs available" in first_line and f"torch {host['torch']}" in first_line
     assert sorted(map(int, result["calibration"])) == threads
-    assert all(math.isfinite(g) and g > 0 for g in result["calibration"].values())
-    assert "Calibration (float32 1024 x 1024 matmul" in stdout
+    dtypes = {"float32", "bfloat16"} if benchmark.host_has_bf16() else {"float32"}
+    for by_dtype in result["calibration"].values():
+        assert set(by_dtype) == dtypes
+        assert all(math.isfinite(g) and g > 0 for g in by_dtype.values())
+    assert "Calibration (1024 x 1024 matmul" in stdout
 
+    measured = [s for s in steps if s not in benchmark.BF16_STEPS or benchmark.host_has_bf16()]
     rows = result["table"]
-    assert [(r["config"], r["batched_passes"], r["threads"]) for r in rows] == [
-        (c, b, t) for c in configs for b in (False, True) for t in threads]
+    assert [(r["config"], r["step"], r["threads"]) for r in rows] == [
+        (c, s, t) for c in configs for s in measured for t in threads]
     for r in rows:
         conf = benchmark.load_config(benchmark.CONFIGS[r["config"]][1])
         assert (r["batch"], r["segment_frames"]) == (conf.get("batch_size", 1), conf.get("segment_frames", 128))
         assert r["widths"] == "tiny" and r["iters"] == 1 and r["num_updates"] == 1
-        for key in ("s_per_update", "updates_per_s", "normalised_cost", "peak_rss_mib"):
+        # each row runs the settings its name says, whatever the file sets
+        step = benchmark.STEPS[r["step"]][1]
+        assert r["batched_passes"] is step.get("model_conf", {}).get("batched_passes", True)
+        assert r["fused_adam"] is ("fused" in step.get("optim_conf", {}))
+        assert r["autocast_dtype"] == step.get("model_conf", {}).get("autocast_dtype")
+        for key in ("s_per_update", "updates_per_s", "normalised_cost", "peak_rss_mib", "gflop_per_update"):
             assert math.isfinite(r[key]) and r[key] > 0, (key, r)
         assert r["updates_per_s"] == pytest.approx(1 / r["s_per_update"])
-        assert r["normalised_cost"] == pytest.approx(r["s_per_update"] * result["calibration"][str(r["threads"])])
-        base = next(b for b in rows if b["config"] == r["config"] and not b["batched_passes"] and b["threads"] == 1)
-        assert r["speedup_vs_old_1_thread"] == pytest.approx(base["s_per_update"] / r["s_per_update"])
-        line = (f"| {r['label']} | {r['batch']} x {r['segment_frames']} | {benchmark.ORDERS[r['batched_passes']]} "
-                f"| {r['threads']} | {r['s_per_update']:.4f} |")
+        calibration = result["calibration"][str(r["threads"])]
+        assert r["normalised_cost"] == pytest.approx(r["s_per_update"] * calibration["float32"])
+        assert r["achieved_gflops"] == pytest.approx(r["gflop_per_update"] / r["s_per_update"])
+        assert r["share_of_calibration"] == pytest.approx(
+            r["achieved_gflops"] / calibration[r["autocast_dtype"] or "float32"])
+        base = next(b for b in rows if b["config"] == r["config"] and b["step"] == benchmark.REFERENCE_STEP
+                    and b["threads"] == r["threads"])
+        assert r["speedup_vs_reference"] == pytest.approx(base["s_per_update"] / r["s_per_update"])
+        line = (f"| {r['label']} | {r['batch']} x {r['segment_frames']} | {benchmark.STEPS[r['step']][0]} "
+                f"| {r['threads']} | {r['s_per_update']:.4f} | {r['updates_per_s']:.2f} | {r['gflop_per_update']:.2f} |")
         assert line in stdout, line
+    # every step setting of a configuration does the same arithmetic work, batched or not
+    for c in configs:
+        assert len({round(r["gflop_per_update"], 6) for r in rows if r["config"] == c}) == 1
 
 
 def test_quick_table_of_one_configuration(tmp_path):
-    """One configuration's four rows (old and new order, 1 and all threads), a
+    """One configuration's rows (every step setting, 1 and all threads), a
     fresh process each, as the full table measures them."""
     stdout, result = run_benchmark(tmp_path, "--configs", "paper")
     check_table(stdout, result, ["paper"], sorted({1, benchmark.all_threads()}))
-    assert "| configuration | batch x frames | pass order | threads | s/update | updates/s |" in stdout
+    assert "| configuration | batch x frames | step | threads | s/update | updates/s | GFLOP/update |" in stdout
 
 
 @pytest.mark.slow
@@ -155,8 +172,32 @@ def test_host_line_and_calibration():
     off = benchmark.host_line({**info, "flags": {f: False for f in benchmark.FLAGS_OF_INTEREST}})
     assert "flags none of interest (not avx2 avx512f avx512_bf16 amx_tile fma)" in off
     assert "flags unknown" in benchmark.host_line({**info, "flags": None})
-    calibration = benchmark.w_calibrate([1], n=256, reps=3)
-    assert [c["threads"] for c in calibration] == [1] and calibration[0]["gflops"] > 0
+    calibration = benchmark.w_calibrate([1], n=256, reps=3, dtypes=("float32", "bfloat16"))
+    assert [(c["threads"], c["dtype"]) for c in calibration] == [(1, "float32"), (1, "bfloat16")]
+    assert all(c["gflops"] > 0 for c in calibration)
+
+
+def test_flops_are_counted_not_estimated():
+    """The counter sees a convolution's multiply-adds forward and both gradients backward."""
+    import torch
+
+    conv = torch.nn.Conv1d(8, 16, 5, padding=2)
+    x = torch.randn(3, 8, 40, requires_grad=True)
+    forward = 2 * 3 * 16 * 40 * 8 * 5
+    assert benchmark.count_flops(lambda: conv(x)) == forward
+    assert benchmark.count_flops(lambda: conv(x).sum().backward()) == 3 * forward
+
+
+def test_step_overrides_apply_over_the_file():
+    """A row's settings are the STEPS entry's, whatever the configuration file sets."""
+    conf = {**benchmark.load_config(benchmark.CONFIGS["cpu"][1]), **benchmark.TINY, "segment_frames": 32}
+    conf["model_conf"] = {**conf["model_conf"], "batched_passes": False, "autocast_dtype": "bfloat16"}
+    conf["optim_conf"] = {**conf["optim_conf"], "fused": True}
+    r = benchmark.w_step(conf, iters=1, warmup=0, overrides=benchmark.step_overrides(benchmark.REFERENCE_STEP))
+    assert r["batched_passes"] is True and r["autocast_dtype"] is None and r["fused_adam"] is False
+    r = benchmark.w_step(conf, iters=1, warmup=0, overrides=benchmark.step_overrides("fused"))
+    assert r["fused_adam"] is True and r["autocast_dtype"] is None
+    assert r["gflop_per_update"] > 0 and r["num_updates"] == 1
 
 
 def test_the_package_holds_no_benchmark():
