@@ -2,7 +2,7 @@
 # VCC2016, CycleGAN-VC (Kaneko & Kameoka 2017): ./run.sh --stage 1 --stop_stage 6
 # Any of the 25 source/target pairs: --srcspk {SF1,SF2,SF3,SM1,SM2} --trgspk {TF1,TF2,TM1,TM2,TM3}
 # On a CPU (about an hour of training, see RESULTS.md): add
-#   --train_config conf/train_cyclegan_vc_cpu.yaml --inference_model valid.generator_cycle_loss.ave_5best.pth
+#   --train_config conf/train_cyclegan_vc_cpu.yaml --inference_model valid.generator_cycle_loss.ave_80best.pth
 # and --learning_curve true for the quality of every epoch model.
 set -euo pipefail
 
