@@ -220,11 +220,10 @@ def host_line(h: dict) -> str:
 
 
 def host_has_bf16() -> bool:
-    """Whether the CPU has bfloat16 instructions (AVX512-BF16 or AMX), as torch sees them."""
-    import torch
+    """Whether the CPU has bfloat16 instructions (AVX512-BF16 or AMX), as the model's autocast "auto" decides."""
+    from espnet2_cyclegan_vc.cyclegan.cyclegan import native_bfloat16
 
-    cpu = torch.cpu
-    return any(getattr(cpu, name, lambda: False)() for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    return native_bfloat16("cpu") is not None
 
 
 def w_calibrate(threads, n=1024, reps=9, dtypes=("float32",)):
@@ -257,11 +256,10 @@ def step_overrides(step: str) -> dict:
     return merged
 
 
-def merge_overrides(args: argparse.Namespace, *overrides: dict) -> None:
+def merge_overrides(args: argparse.Namespace, overrides: dict) -> None:
     """Update the dict options of parsed task arguments (model_conf, optim_conf, ...) key by key."""
-    for layer in overrides:
-        for option, values in layer.items():
-            setattr(args, option, {**(getattr(args, option) or {}), **values})
+    for option, values in overrides.items():
+        setattr(args, option, {**(getattr(args, option) or {}), **values})
 
 
 def count_flops(update) -> int:
