@@ -103,6 +103,19 @@ def tiny_experiment(root: Path, src_f0: float = 220.0, trg_f0: float = 120.0) ->
     return root / "exp"
 
 
+def tiny_converter(root: Path):
+    """A VoiceConverter of tiny_experiment(root), loaded from root as a recipe does."""
+    from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
+
+    tiny_experiment(root)
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        return VoiceConverter("exp/config.yaml", "exp/model.pth")
+    finally:
+        os.chdir(cwd)
+
+
 def tiny_packed_model(root: Path, srcspk: str = "ALICE", trgspk: str = "BOB", **card) -> Path:
     """tiny_experiment(root) packed as stage 7 packs (bin/pack_model, run from root); the zip's path."""
     from espnet2_cyclegan_vc.bin.pack_model import pack_model

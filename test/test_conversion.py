@@ -1,15 +1,12 @@
 """Converting sound files of any format, rate, channel count and length (espnet2_cyclegan_vc.conversion),
 with a tiny model and real pyworld, soxr and libsndfile."""
 
-import os
-
 import numpy as np
 import pytest
 import soundfile
 
-from conftest import needs_vcc2016, tiny_experiment, vcc2016_root
+from conftest import needs_vcc2016, tiny_converter, vcc2016_root
 from espnet2_cyclegan_vc.audio import PEAK_CEILING_DBFS, fit_length, frame_powers, match_level, speech_level_db
-from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
 from espnet2_cyclegan_vc.conversion import convert_file
 from espnet2_cyclegan_vc.world import AudioError, load_wav
 
@@ -18,14 +15,7 @@ CEILING = 10 ** (PEAK_CEILING_DBFS / 20)
 
 @pytest.fixture(scope="module")
 def converter(tmp_path_factory):
-    root = tmp_path_factory.mktemp("vc")
-    tiny_experiment(root)
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        return VoiceConverter("exp/config.yaml", "exp/model.pth")
-    finally:
-        os.chdir(cwd)
+    return tiny_converter(tmp_path_factory.mktemp("vc"))
 
 
 def speech_like(fs, seconds=1.5, f0=180.0, amplitude=0.3):

@@ -168,6 +168,18 @@ class VoiceConverter:
             raise FloatingPointError(f"{name}: conversion produced non-finite samples")
         return out
 
+    def stream(self, direction: Optional[str] = None, **kwargs):
+        """A :class:`~espnet2_cyclegan_vc.streaming.StreamingConverter` for live input:
+        feed it blocks of any length, get converted audio with a fixed latency.
+
+        Args:
+            direction: "src_to_trg" or "trg_to_src"; None = the default.
+            **kwargs: lookahead_frames, analysis_lookahead_s, fs, match_level.
+        """
+        from espnet2_cyclegan_vc.streaming import StreamingConverter
+
+        return StreamingConverter(self, direction=direction, **kwargs)
+
     def convert_file(self, path: str, direction: Optional[str] = None) -> np.ndarray:
         """Converted samples of a sound file at self.fs, as synthesised (level not matched)."""
         return self(load_wav(path, self.fs), self.fs, direction, name=path)
