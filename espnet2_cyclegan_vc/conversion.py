@@ -19,6 +19,7 @@ converted.
 """
 
 import dataclasses
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -123,6 +124,7 @@ def convert_file(
     seam_search_s: float = 3.0,
     min_duration_s: Optional[float] = None,
     progress: Optional[Callable[[float], None]] = None,
+    stream_block_ms: Optional[float] = None,
 ) -> FileResult:
     """Convert one sound file into a 16-bit PCM wav (see the module docstring).
 
@@ -137,6 +139,10 @@ def convert_file(
         seam_search_s: How far from the nominal boundary a seam may move to a quieter point.
         min_duration_s: Shorter inputs are refused; None = the converter's minimum.
         progress: Called with the seconds of input converted, after each piece.
+        stream_block_ms: Convert as a live source would be: blocks of this
+            many milliseconds through the streaming converter
+            (:mod:`espnet2_cyclegan_vc.streaming`), its output at its own
+            running level; None = whole pieces (the default, best quality).
 
     Returns:
         FileResult.
@@ -146,9 +152,12 @@ def convert_file(
             holds NaN/inf samples; names the file. Nothing is written then.
     """
     reader = _Reader(path, path)
+    min_s = converter.min_duration_s if min_duration_s is None else min_duration_s
     try:
+        if stream_block_ms is not None:
+            return _stream(converter, reader, output, direction, output_fs, stream_block_ms, min_s, progress)
         return _convert(converter, reader, output, direction, output_fs, chunk_s, context_s, seam_search_s,
-                        converter.min_duration_s if min_duration_s is None else min_duration_s, progress)
+                        min_s, progress)
     finally:
         reader.close()
 
@@ -219,6 +228,54 @@ def _convert(converter, reader, output, direction, output_fs, chunk_s, context_s
     finally:
         os.unlink(raw_tmp)
     return FileResult(seconds=reader.end / fs_in, limited=limited, chunks=chunks, seams=tuple(seams))
+
+
+def _stream(converter, reader, output, direction, output_fs, block_ms, min_s, progress):
+    """convert_file through the streaming converter, fed block_ms blocks at the file's rate."""
+    import soxr
+
+    fs_in = reader.fs
+    fs_out = int(output_fs or fs_in)
+    block = int(round(block_ms * fs_in / 1000.0))
+    if block < 1:
+        raise ValueError(f"--block_ms {block_ms} is less than one sample at {fs_in} Hz")
+    stream = converter.stream(direction=direction, fs=fs_in)
+    to_out = None if fs_out == converter.fs else soxr.ResampleStream(converter.fs, fs_out, 1, dtype="float64",
+                                                                     quality="VHQ")
+    peak_in = 0.0
+    fd, raw_tmp = tempfile.mkstemp(prefix="vc_convert.", suffix=".wav")
+    os.close(fd)
+    try:
+        with soundfile.SoundFile(raw_tmp, "w", fs_out, 1, subtype="FLOAT", format="WAV") as raw:
+            pos = 0
+            while True:
+                reader.fill_to(pos + block)
+                piece = reader.get(pos, pos + block)
+                last = reader.eof and pos + len(piece) >= reader.end
+                peak_in = max(peak_in, float(np.max(np.abs(piece))) if len(piece) else 0.0)
+                converted = stream.feed(piece)
+                if last:
+                    converted = np.concatenate([converted, stream.finish()])
+                if to_out is not None:
+                    converted = to_out.resample_chunk(converted, last=last)
+                raw.write(converted)
+                pos += len(piece)
+                reader.drop_before(pos)
+                if progress is not None and (last or pos % (10 * fs_in) < block):
+                    progress(pos / fs_in)
+                if last:
+                    break
+        if pos < min_s * fs_in:
+            raise AudioError(f"{reader.name}: {pos / fs_in:.3f} s, shorter than the model's minimum of {min_s:g} s")
+        if peak_in < SILENCE_PEAK:
+            raise AudioError(f"{reader.name}: silent (peak {20 * np.log10(max(peak_in, 1e-12)):.0f} dBFS): "
+                             "nothing to convert")
+        limited = _write_final(raw_tmp, Path(output), fs_out, 1.0)
+    finally:
+        os.unlink(raw_tmp)
+    logging.info(f"{reader.name}: streamed in {block_ms:g} ms blocks, algorithmic latency "
+                 f"{1000 * stream.latency_s:.0f} ms + the block; {stream.skipped_blocks} block(s) skipped")
+    return FileResult(seconds=pos / fs_in, limited=limited, chunks=1)
 
 
 def _convert_piece(converter, piece, fs_in, fs_out, direction, name) -> np.ndarray:

@@ -38,6 +38,14 @@ def int_at_least(minimum: int):
 
 positive_int = int_at_least(1)
 
+
+def positive_float(value: str) -> float:
+    """argparse type: a float above 0 (and finite), else a usage error."""
+    x = float(value)
+    if not 0 < x < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return x
+
 # Errors that the user can fix: bad input data or options (every error class
 # of this package about input, e.g. AudioError or ScoringError, is a
 # ValueError) and files that are missing or unreadable.

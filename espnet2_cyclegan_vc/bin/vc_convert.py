@@ -3,6 +3,7 @@
 
     cyclegan-vc-convert --model packed_model.zip --to TM3 --output_dir converted/ talk.flac recordings/
     python -m espnet2_cyclegan_vc.bin.vc_convert --model exp/vc_x --direction src_to_trg --output_dir out/ in/
+    cyclegan-vc-convert --model packed_model.zip --stream --block_ms 20 --output_dir live/ talk.wav
 
 MODEL is a packed model (stage 7's zip), an experiment directory (its
 config.yaml and ``--model_file``), or a Hugging Face Hub repo id (owner/name),
@@ -34,7 +35,7 @@ import soundfile
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from espnet2_cyclegan_vc.bin import add_log_level_argument, positive_int, setup_logging
+from espnet2_cyclegan_vc.bin import add_log_level_argument, positive_float, positive_int, setup_logging
 from espnet2_cyclegan_vc.conversion import convert_file
 from espnet2_cyclegan_vc.directions import DIRECTIONS
 from espnet2_cyclegan_vc.hub import HubError, download_pack, is_repo_id
@@ -153,12 +154,13 @@ def _init_worker(train_config, model_file, f0_method, threads):
         _worker["vc"] = VoiceConverter(train_config, model_file, f0_method=f0_method)
 
 
-def _convert_job(job: Job, direction: str, output_fs: Optional[int], chunk_s: float):
+def _convert_job(job: Job, direction: str, output_fs: Optional[int], chunk_s: float,
+                 block_ms: Optional[float] = None):
     """(job, FileResult or None, reason of a skip or None, wall seconds)."""
     start = time.perf_counter()
     try:
         result = convert_file(_worker["vc"], job.source, str(job.output), direction, output_fs, chunk_s,
-                              progress=_worker.get("progress"))
+                              progress=_worker.get("progress"), stream_block_ms=block_ms)
         return job, result, None, time.perf_counter() - start
     except (AudioError, FloatingPointError) as e:
         reason = str(e)
@@ -189,8 +191,9 @@ def run(args) -> int:
                    mininterval=1.0, file=sys.stderr, disable=not todo,
                    bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s of audio [{elapsed}<{remaining}]")
         with logging_redirect_tqdm(), bar, _executor(args.nj, init, bar) as pool:
+            block_ms = args.block_ms if args.stream else None
             results = pool.map(_convert_job, todo, [direction] * len(todo), [args.output_fs] * len(todo),
-                               [args.chunk_s] * len(todo))
+                               [args.chunk_s] * len(todo), [block_ms] * len(todo))
             for job, result, reason, _ in results:
                 # In this process the bar moved piece by piece already; from workers it moves per file.
                 bar.update(max(0.0, job.seconds - pool.reported(job)))
@@ -283,6 +286,11 @@ def get_parser():
     parser.add_argument("--overwrite", action="store_true", help="Convert again what is already converted")
     parser.add_argument("--f0_method", choices=("harvest", "dio"), default=None,
                         help="F0 analysis (default: the training's; dio is faster, see the README)")
+    parser.add_argument("--stream", action="store_true",
+                        help="Convert as a live source would be: --block_ms blocks through the streaming "
+                             "converter (fixed latency, see the README); lower quality than whole files")
+    parser.add_argument("--block_ms", type=positive_float, default=20.0,
+                        help="Block length of --stream in milliseconds")
     parser.add_argument("--chunk_s", type=float, default=30.0,
                         help="Long recordings are converted in pieces of about this length")
     add_log_level_argument(parser)

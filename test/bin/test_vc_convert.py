@@ -139,3 +139,45 @@ def test_the_console_script_is_installed():
     script = os.path.join(os.path.dirname(sys.executable), "cyclegan-vc-convert")
     proc = subprocess.run([script, "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "--model" in proc.stdout and "--to SPEAKER" in proc.stdout
+
+
+def frame_db(wav, n=80):
+    frames = len(wav) // n
+    return 10 * np.log10(np.mean(wav[: frames * n].reshape(frames, n) ** 2, axis=1) + 1e-10)
+
+
+def test_stream_converts_files_block_by_block_as_a_live_source(model, tmp_path, caplog):
+    expected = good_files(tmp_path / "in")
+    reasons = bad_files(tmp_path / "in" / "bad")
+    with caplog.at_level("INFO"), pytest.raises(SystemExit) as e:
+        main(["--model", str(model), "--stream", "--block_ms", "20", "--output_dir", str(tmp_path / "live"),
+              str(tmp_path / "in")])
+    assert e.value.code == 1  # the bad files are skipped, as without --stream
+    made = sorted(str(p.relative_to(tmp_path / "live")) for p in (tmp_path / "live").rglob("*") if p.is_file())
+    assert made == sorted(expected)
+    for name, info in expected.items():
+        got, fs = soundfile.read(tmp_path / "live" / name)
+        assert fs == info.samplerate and abs(len(got) - info.frames) <= 2
+        assert np.all(np.isfinite(got)) and np.max(np.abs(got)) <= 10 ** (-1 / 20) + 1e-4
+    assert caplog.text.count("streamed in 20 ms blocks, algorithmic latency") == len(expected)
+    for name, reason in reasons.items():
+        assert reason in caplog.text, name
+    # The same voice as the whole-file conversion, on the same time line.
+    main_status = subprocess.run([sys.executable, "-m", "espnet2_cyclegan_vc.bin.vc_convert", "--model", str(model),
+                                  "--output_dir", str(tmp_path / "whole"), str(tmp_path / "in" / "sub" / "call.wav")],
+                                 capture_output=True, text=True)
+    assert main_status.returncode == 0, main_status.stderr
+    live, _ = soundfile.read(tmp_path / "live" / "sub" / "call.wav")
+    whole, _ = soundfile.read(tmp_path / "whole" / "call.wav")
+    a, b = frame_db(live), frame_db(whole)
+    lags = list(range(-30, 31))
+    n = min(len(a), len(b)) - 30
+    corr = [np.corrcoef(a[30 + k:n + k], b[30:n])[0, 1] for k in lags]
+    assert abs(lags[int(np.argmax(corr))]) <= 1, corr
+
+
+def test_stream_block_length_must_be_positive(model, tmp_path, caplog):
+    with pytest.raises(SystemExit) as e:
+        main(["--model", str(model), "--stream", "--block_ms", "0", "--output_dir", str(tmp_path / "o"),
+              str(tmp_path)])
+    assert e.value.code == 2
