@@ -500,20 +500,13 @@ MODEL_KEYS = ("world_conf", "feats_dim", "generator", "generator_conf", "discrim
               "src_normalize", "src_normalize_conf", "trg_normalize", "trg_normalize_conf", "model_conf")
 
 
-def w_convert(config, workdir, wav, seconds, logf0_stats, f0_method=None, threads=1):
-    """Conversion of `seconds` of speech on `threads` threads, end to end (VoiceConverter) and
-    part by part: WORLD analysis (F0, spectral envelope with its mel-cepstral coding,
-    aperiodicity), the generator, and synthesis (F0 transform, envelope decoding, WORLD
-    synthesis). An untrained model of the configuration: the speed does not depend on the weights."""
-    import pyworld
+def _untrained_converter(config, workdir, wav, seconds, logf0_stats, f0_method):
+    """(VoiceConverter of an untrained model of the configuration, `seconds` of the speech in wav looped, fs)."""
     import soundfile
     import torch
 
     from espnet2_cyclegan_vc.bin.vc_inference import VoiceConverter
-    from espnet2_cyclegan_vc.f0 import convert_f0
-    from espnet2_cyclegan_vc.world import synthesize
 
-    torch.set_num_threads(threads)
     args = vars(parse_config(config))
     train_config = Path(workdir) / "convert_config.yaml"
     train_config.write_text(yaml.safe_dump({k: args[k] for k in MODEL_KEYS}))
@@ -523,6 +516,54 @@ def w_convert(config, workdir, wav, seconds, logf0_stats, f0_method=None, thread
     torch.manual_seed(0)
     vc = VoiceConverter(train_config, None, src_logf0_stats=logf0_stats[0], trg_logf0_stats=logf0_stats[1],
                         f0_method=f0_method)
+    return vc, audio, fs
+
+
+def w_stream(config, workdir, wav, seconds, logf0_stats, f0_method="dio", threads=1, block_ms=20.0,
+             lookahead_frames=None):
+    """Streaming conversion of `seconds` of speech fed in block_ms blocks: time of each block
+    (mean, 99th percentile, maximum) against the block's length, and its split into WORLD
+    analysis, the generator and synthesis (mean per block)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    vc, audio, fs = _untrained_converter(config, workdir, wav, seconds, logf0_stats, f0_method)
+    block = int(round(block_ms * fs / 1000))
+    warm = vc.stream(lookahead_frames=lookahead_frames)
+    for i in range(0, fs, block):
+        warm.feed(audio[i:i + block])
+    stream = vc.stream(lookahead_frames=lookahead_frames)
+    times, parts = [], []
+    for i in range(0, len(audio), block):
+        before = dict(stream.part_seconds)
+        start = time.perf_counter()
+        stream.feed(audio[i:i + block])
+        times.append(time.perf_counter() - start)
+        parts.append({k: v - before[k] for k, v in stream.part_seconds.items()})
+    stream.finish()
+    times = np.array(times) * 1000
+    return {"audio_s": seconds, "threads": threads, "f0_method": vc.world.f0_method, "block_ms": block_ms,
+            "latency_ms": 1000 * stream.latency_s, "lookahead_frames": stream.generator.lookahead,
+            "blocks": len(times), "block_ms_mean": float(times.mean()), "block_ms_p99": float(np.percentile(times, 99)),
+            "block_ms_max": float(times.max()), "rtf_mean": float(times.mean() / block_ms),
+            "rtf_p99": float(np.percentile(times, 99) / block_ms),
+            "parts_ms_mean": {k: 1000 * float(np.mean([p[k] for p in parts])) for k in parts[0]},
+            "peak_rss_mib": peak_rss_mib()}
+
+
+def w_convert(config, workdir, wav, seconds, logf0_stats, f0_method=None, threads=1):
+    """Conversion of `seconds` of speech on `threads` threads, end to end (VoiceConverter) and
+    part by part: WORLD analysis (F0, spectral envelope with its mel-cepstral coding,
+    aperiodicity), the generator, and synthesis (F0 transform, envelope decoding, WORLD
+    synthesis). An untrained model of the configuration: the speed does not depend on the weights."""
+    import pyworld
+    import torch
+
+    from espnet2_cyclegan_vc.f0 import convert_f0
+    from espnet2_cyclegan_vc.world import synthesize
+
+    torch.set_num_threads(threads)
+    vc, audio, fs = _untrained_converter(config, workdir, wav, seconds, logf0_stats, f0_method)
     w = vc.world
     vc(audio[: fs // 2], fs)  # warm-up
     start = time.perf_counter()
@@ -561,7 +602,7 @@ def w_convert(config, workdir, wav, seconds, logf0_stats, f0_method=None, thread
 
 
 WORKERS = {"calibrate": w_calibrate, "step": w_step, "extract": w_extract, "espnet_train": w_espnet_train,
-           "espnet_timed_train": w_espnet_timed_train, "convert": w_convert}
+           "espnet_timed_train": w_espnet_timed_train, "convert": w_convert, "stream": w_stream}
 
 
 # ------------------------------------------------------------------- driver
@@ -680,6 +721,24 @@ def measure_conversion(args, work: Path) -> dict:
     return out
 
 
+def measure_streaming(args, work: Path) -> dict:
+    """Streaming conversion on 1 thread, in 20 ms blocks of a long recording: the configurations
+    of --configs at the default look-ahead, dio (the stream's F0) and harvest."""
+    wav = str(Path(args.vcc2016) / "evaluation_all/SF1/200001.wav")
+    stats = [str(work / spk / "logf0_stats.npz") for spk in ("SF1", "TM3")]
+    out = {}
+    for name in [c for c in args.configs if c in ("cpu", "paper")]:
+        conf = table_config(name, args.quick)
+        for method in ("dio", "harvest"):
+            r = worker("stream", config=conf, workdir=str(work), wav=wav, seconds=args.stream_seconds,
+                       logf0_stats=stats, f0_method=method, threads=1, block_ms=20.0)
+            r.update(config=name, label=CONFIGS[name][0])
+            out[f"{name}, {method}"] = r
+            logging.info("streaming %s %s: %.1f ms per 20 ms block (p99 %.1f)", name, method, r["block_ms_mean"],
+                         r["block_ms_p99"])
+    return out
+
+
 def run(args):
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -689,7 +748,7 @@ def run(args):
     calibration = calibrate(threads, dtypes)
     results["calibration"] = {str(t): g for t, g in calibration.items()}
     results["table"] = measure_table(args, threads, calibration)
-    if args.trainer or args.extraction or args.conversion:
+    if args.trainer or args.extraction or args.conversion or args.streaming:
         with tempfile.TemporaryDirectory(prefix="cyclegan_vc_bench_") as tmp:
             work = Path(tmp)
             scp = prepare_data(Path(args.vcc2016), work, args.num_utts)
@@ -701,6 +760,8 @@ def run(args):
                                          for method in ("harvest", "dio") for nj in (1, 2)}
             if args.conversion:
                 results["conversion"] = measure_conversion(args, work)
+            if args.streaming:
+                results["streaming"] = measure_streaming(args, work)
     return report(results, outdir / "benchmark.json", format_table(results))
 
 
@@ -770,6 +831,20 @@ def format_table(r):
             lines.append(f"| {v['label']} | {v['f0_method']} | {v['audio_s']:g} s | {v['rtf']:.4f} | "
                          f"{1 / v['rtf']:.1f} | {p['f0']:.4f} | {p['envelope']:.4f} | {p['aperiodicity']:.4f} | "
                          f"{p['network']:.4f} | {p['synthesis']:.4f} | {v['peak_rss_mib']:.0f} |")
+    if r.get("streaming"):
+        lines += ["", "Streaming conversion on 1 thread (VoiceConverter.stream, 20 ms blocks of a long recording, "
+                      "default look-ahead): time per block, mean, 99th percentile and maximum, against the "
+                      "block's 20 ms (real-time while the 99th percentile stays under it), and the mean per "
+                      "block by part:", "",
+                  "| configuration | F0 | latency [ms] | blocks | mean [ms] | p99 [ms] | max [ms] | RTF p99 | "
+                  "analysis [ms] | network [ms] | synthesis [ms] | peak RSS [MiB] |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for v in r["streaming"].values():
+            p = v["parts_ms_mean"]
+            lines.append(f"| {v['label']} | {v['f0_method']} | {v['latency_ms']:.0f} + {v['block_ms']:g} | "
+                         f"{v['blocks']} | {v['block_ms_mean']:.2f} | {v['block_ms_p99']:.2f} | "
+                         f"{v['block_ms_max']:.2f} | {v['rtf_p99']:.2f} | {p['analysis']:.2f} | "
+                         f"{p['network']:.2f} | {p['synthesis']:.2f} | {v['peak_rss_mib']:.0f} |")
     return "\n".join(lines)
 
 
@@ -822,7 +897,10 @@ def get_parser():
     group.add_argument("--trainer_threads", type=positive_int, default=1, help="Threads of the vc_train runs")
     group.add_argument("--extraction", action="store_true", help="WORLD analysis real-time factor")
     group.add_argument("--conversion", action="store_true", help="Conversion real-time factor")
-    group.add_argument("--all", action="store_true", help="--trainer --extraction --conversion")
+    group.add_argument("--streaming", action="store_true",
+                       help="Streaming conversion: time per 20 ms block on 1 thread, by part")
+    group.add_argument("--stream_seconds", type=float, default=60.0, help="Audio streamed per measurement")
+    group.add_argument("--all", action="store_true", help="--trainer --extraction --conversion --streaming")
     group.add_argument("--num_utts", type=positive_int, default=10, help="Utterances per speaker")
     group.add_argument("--short_seconds", type=float, default=3.0)
     group.add_argument("--long_seconds", type=float, default=30.0)
@@ -851,8 +929,8 @@ def main(cmd=None):
         run_variants(args)
         return
     if args.all:
-        args.trainer = args.extraction = args.conversion = True
-    if (args.trainer or args.extraction or args.conversion) and not (
+        args.trainer = args.extraction = args.conversion = args.streaming = True
+    if (args.trainer or args.extraction or args.conversion or args.streaming) and not (
             Path(args.vcc2016) / "vcc2016_training").is_dir():
         sys.exit(f"benchmark: --vcc2016 {args.vcc2016} does not hold vcc2016_training/")
     run(args)

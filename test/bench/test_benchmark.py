@@ -97,9 +97,10 @@ def test_quick_table_of_all_configurations(tmp_path):
 @needs_vcc2016
 @pytest.mark.slow
 def test_quick_run_on_real_speech(tmp_path):
-    """The measurements on real speech: vc_train beside the step, WORLD analysis, conversion."""
+    """The measurements on real speech: vc_train beside the step, WORLD analysis, conversion, streaming."""
     stdout, result = run_benchmark(tmp_path, "--configs", "cpu", "--threads", "1", "--all", "--num_utts", "1",
-                                   "--short_seconds", "1", "--long_seconds", "2", "--vcc2016", str(vcc2016_root()))
+                                   "--short_seconds", "1", "--long_seconds", "2", "--stream_seconds", "2",
+                                   "--vcc2016", str(vcc2016_root()))
     trainer = result["trainer"]
     assert set(trainer["configs"]) == {"cpu"} and trainer["threads"] == 1
     cpu = trainer["configs"]["cpu"]
@@ -116,8 +117,16 @@ def test_quick_run_on_real_speech(tmp_path):
         values += [v["rtf"], v["peak_rss_mib"], *parts.values()]
         # The parts are timed separately from the end-to-end run: the same work, so a similar time.
         assert 0.5 < sum(parts.values()) / v["rtf"] < 2.0
+    assert set(result["streaming"]) == {"cpu, dio", "cpu, harvest"}
+    for v in result["streaming"].values():
+        assert v["blocks"] == 100 and v["threads"] == 1 and v["block_ms"] == 20
+        assert v["block_ms_mean"] <= v["block_ms_p99"] <= v["block_ms_max"]
+        # The parts are timed inside the blocks: they add up to at most the block's time.
+        assert sum(v["parts_ms_mean"].values()) <= v["block_ms_mean"]
+        values += [v["latency_ms"], v["rtf_p99"], *v["parts_ms_mean"].values()]
     assert all(math.isfinite(v) and v > 0 for v in values)
     assert "| vc_train / step |" in stdout and "| configuration | F0 | audio | RTF | x real time |" in stdout
+    assert "| configuration | F0 | latency [ms] | blocks |" in stdout
 
 
 # ------------------------------------------------------------ the pieces, in-process
