@@ -51,7 +51,9 @@ INSTANCE_NORMS = (torch.nn.InstanceNorm1d, torch.nn.InstanceNorm2d)
 # frames of a VCC2016 sentence (70 ms: 99.0 %, 50 ms: 93 %, 20 ms: 81 %).
 ANALYSIS_LOOKAHEAD_S = 0.08
 
-# Future feature frames the generator waits for by default (STREAMING.md / RESULTS.md: quality vs latency).
+# Future feature frames the generator waits for by default: the most that keeps
+# the latency within 200 ms with 20 ms blocks (165 + 20 ms); quality against
+# look-ahead on VCC2016 in egs2/vcc2016/vc1/RESULTS.md ("Streaming").
 DEFAULT_LOOKAHEAD_FRAMES = 8
 
 
