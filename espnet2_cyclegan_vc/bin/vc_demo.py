@@ -17,6 +17,7 @@ otherwise; nothing is sent anywhere else.
 
 import argparse
 import contextlib
+import importlib.util
 import io
 import logging
 import os
@@ -26,7 +27,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from espnet2_cyclegan_vc.bin import add_log_level_argument, positive_int, setup_logging
+from espnet2_cyclegan_vc.bin import USER_ERRORS, add_log_level_argument, positive_int, run_main, setup_logging
 from espnet2_cyclegan_vc.conversion import convert_file
 from espnet2_cyclegan_vc.world import AudioError
 
@@ -136,22 +137,22 @@ def get_parser():
     return parser
 
 
+def serve(args) -> None:
+    if importlib.util.find_spec("gradio") is None:  # said before the models load
+        raise ModuleNotFoundError("vc_demo needs Gradio: pip install 'espnet2-cyclegan-vc[demo]'")
+    with tempfile.TemporaryDirectory(prefix="vc_demo.") as workdir:
+        voices = Voices(args.model, workdir, args.f0_method)
+        demo = build_demo(voices, workdir)
+        demo.queue().launch(server_name=args.host, server_port=args.port, share=False, inbrowser=False,
+                            allowed_paths=[workdir])
+
+
 def main(cmd=None):
     args = get_parser().parse_args(cmd)
     setup_logging(args.log_level)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    try:
-        import gradio  # noqa: F401  (only to say what is missing before loading models)
-    except ImportError:
-        raise SystemExit("vc_demo needs Gradio: pip install 'espnet2-cyclegan-vc[demo]'")
-    with tempfile.TemporaryDirectory(prefix="vc_demo.") as workdir:
-        try:
-            voices = Voices(args.model, workdir, args.f0_method)
-        except (ValueError, OSError, RuntimeError) as e:
-            raise SystemExit(f"vc_demo: error: {e}")
-        demo = build_demo(voices, workdir)
-        demo.queue().launch(server_name=args.host, server_port=args.port, share=False, inbrowser=False,
-                            allowed_paths=[workdir])
+    # A model that does not load (missing, not a converter, a mix-up of files) is the user's to fix.
+    run_main("vc_demo", lambda: serve(args), user_errors=USER_ERRORS + (ImportError, RuntimeError))
 
 
 if __name__ == "__main__":
