@@ -104,6 +104,8 @@ def test_an_uploaded_sentence_comes_back_converted(page, demo, tmp_path):
     assert fs == info.samplerate and abs(len(wav) - info.frames) <= 1
     assert np.all(np.isfinite(wav)) and np.max(np.abs(wav)) <= 10 ** (-1 / 20) + 1e-4
     assert np.std(wav) > 1e-3  # not silence
+    source, _ = soundfile.read(sentence)
+    assert np.corrcoef(wav, source)[0, 1] < 0.9  # another voice, not the input handed back
 
 
 def test_a_file_that_is_not_audio_is_reported_on_the_page(page, tmp_path):
