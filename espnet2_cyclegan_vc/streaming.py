@@ -29,6 +29,7 @@ after N input samples, N - latency samples have come out.
 
 import collections
 import ctypes
+import importlib.util
 import logging
 import math
 import time
@@ -296,7 +297,7 @@ _world_lib = None
 def _world():
     global _world_lib
     if _world_lib is None:
-        lib = ctypes.CDLL(pyworld.pyworld.__file__)
+        lib = ctypes.CDLL(importlib.util.find_spec("pyworld.pyworld").origin)  # pyworld's compiled module
         for name in ("InitializeSynthesizer", "AddParameters", "Synthesis2", "DestroySynthesizer", "IsLocked"):
             if not hasattr(lib, name):
                 raise RuntimeError(f"pyworld {pyworld.__version__} has no WORLD real-time synthesizer ({name})")
