@@ -64,6 +64,16 @@ def test_receptive_field_is_what_one_output_frame_depends_on(name):
         assert t - first <= context and last - t <= context, (name, t, first, last, context)
     # The computed field is the widest a frame's dependence gets, not a loose bound.
     assert max(widths) == field, (name, widths, field)
+    # The same seen from the input: perturbing one frame moves only outputs within the context.
+    x = torch.randn(1, g.in_channels, frames, dtype=torch.float64)
+    with torch.no_grad():
+        reference = g(x)
+        for p in range(120, 120 + g.downsample_factor):
+            bumped = x.clone()
+            bumped[0, :, p] += 1.0
+            moved = torch.nonzero((g(bumped) - reference).abs().amax(dim=1)[0] > 1e-12).flatten()
+            assert p - context <= moved.min().item() and moved.max().item() <= p + context, (name, p, moved)
+            assert moved.max().item() - moved.min().item() + 1 <= field + g.downsample_factor, (name, p)  # stride phase
 
 
 def test_the_cpu_configuration_s_field():
