@@ -560,7 +560,7 @@ def w_convert(config, workdir, wav, seconds, logf0_stats, f0_method=None, thread
     import torch
 
     from espnet2_cyclegan_vc.f0 import convert_f0
-    from espnet2_cyclegan_vc.world import synthesize
+    from espnet2_cyclegan_vc.world import estimate_f0, refine_f0, synthesize
 
     torch.set_num_threads(threads)
     vc, audio, fs = _untrained_converter(config, workdir, wav, seconds, logf0_stats, f0_method)
@@ -580,11 +580,8 @@ def w_convert(config, workdir, wav, seconds, logf0_stats, f0_method=None, thread
         clock = now
 
     x = np.ascontiguousarray(audio, dtype=np.float64)
-    if w.f0_method == "harvest":
-        f0, t = pyworld.harvest(x, fs, f0_floor=w.f0_floor, f0_ceil=w.f0_ceil, frame_period=w.frame_period)
-    else:
-        f0, t = pyworld.dio(x, fs, f0_floor=w.f0_floor, f0_ceil=w.f0_ceil, frame_period=w.frame_period)
-        f0 = pyworld.stonemask(x, f0, t, fs)
+    f0, t = estimate_f0(x, w)
+    f0 = refine_f0(x, f0, t, w)
     lap("f0")
     sp = pyworld.cheaptrick(x, f0, t, fs, f0_floor=w.f0_floor, fft_size=w.resolved_fft_size)
     mcep = pyworld.code_spectral_envelope(sp, fs, w.mcep_dim)

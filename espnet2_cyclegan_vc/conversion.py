@@ -103,6 +103,12 @@ def _first_line(e: Exception) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
+def _refuse_silence(name: str, peak: float) -> None:
+    """AudioError for an input whose peak stays under SILENCE_PEAK."""
+    if peak < SILENCE_PEAK:
+        raise AudioError(f"{name}: silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS): nothing to convert")
+
+
 def quietest_point(wav: np.ndarray, fs: int) -> int:
     """Index of the centre of the quietest 20 ms frame of wav."""
     n = max(1, int(0.02 * fs))
@@ -220,9 +226,7 @@ def _convert(converter, reader, output, direction, output_fs, chunk_s, context_s
                     break
                 reader.drop_before(end - context)
                 pos = end
-        if peak_in < SILENCE_PEAK:
-            raise AudioError(f"{reader.name}: silent (peak {20 * np.log10(max(peak_in, 1e-12)):.0f} dBFS): "
-                             "nothing to convert")
+        _refuse_silence(reader.name, peak_in)
         gain = level_gain(in_meter.level_db(), out_meter.level_db())
         limited = _write_final(raw_tmp, out_path, fs_out, gain)
     finally:
@@ -267,9 +271,7 @@ def _stream(converter, reader, output, direction, output_fs, block_ms, min_s, pr
                     break
         if pos < min_s * fs_in:
             raise AudioError(f"{reader.name}: {pos / fs_in:.3f} s, shorter than the model's minimum of {min_s:g} s")
-        if peak_in < SILENCE_PEAK:
-            raise AudioError(f"{reader.name}: silent (peak {20 * np.log10(max(peak_in, 1e-12)):.0f} dBFS): "
-                             "nothing to convert")
+        _refuse_silence(reader.name, peak_in)
         limited = _write_final(raw_tmp, Path(output), fs_out, 1.0)
     finally:
         os.unlink(raw_tmp)

@@ -43,7 +43,7 @@ from espnet2_cyclegan_vc.audio import PEAK_CEILING_DBFS, LevelMeter, level_gain
 from espnet2_cyclegan_vc.directions import direction_sides
 from espnet2_cyclegan_vc.f0 import convert_f0
 from espnet2_cyclegan_vc.layers.gated_conv import PixelShuffle1d
-from espnet2_cyclegan_vc.world import WorldConfig, mcep_to_sp
+from espnet2_cyclegan_vc.world import WorldConfig, estimate_f0, mcep_to_sp, refine_f0, to_mono
 
 INSTANCE_NORMS = (torch.nn.InstanceNorm1d, torch.nn.InstanceNorm2d)
 
@@ -248,18 +248,12 @@ class StreamingAnalyzer:
             return np.zeros(0), np.zeros((0, width[0])), np.zeros((0, width[1]))
         win_start = max(self._start, self.frames * self.hop - self.history)
         x = np.ascontiguousarray(self._buf[win_start - self._start:])
-        first = (win_start // self.hop)
-        if c.f0_method == "harvest":
-            f0, t = pyworld.harvest(x, c.fs, f0_floor=c.f0_floor, f0_ceil=c.f0_ceil, frame_period=c.frame_period)
-        else:
-            f0, t = pyworld.dio(x, c.fs, f0_floor=c.f0_floor, f0_ceil=c.f0_ceil, frame_period=c.frame_period)
-        index = np.arange(self.frames, upto) - first
+        local = np.arange(self.frames, upto) - win_start // self.hop  # the new frames in the window
+        f0, _ = estimate_f0(x, c)
         # The window ends before the centre of its last frame when a block ends mid-frame.
-        index = np.minimum(index, len(f0) - 1)
-        t = np.ascontiguousarray((np.arange(self.frames, upto) - first) * c.frame_period / 1000.0)
-        f0 = np.ascontiguousarray(f0[index])
-        if c.f0_method == "dio":
-            f0 = pyworld.stonemask(x, f0, t, c.fs)
+        f0 = np.ascontiguousarray(f0[np.minimum(local, len(f0) - 1)])
+        t = np.ascontiguousarray(local * c.frame_period / 1000.0)
+        f0 = refine_f0(x, f0, t, c)
         sp = pyworld.cheaptrick(x, f0, t, c.fs, f0_floor=c.f0_floor, fft_size=self.fft_size)
         ap = pyworld.d4c(x, f0, t, c.fs, fft_size=self.fft_size)
         mcep = pyworld.code_spectral_envelope(sp, c.fs, c.mcep_dim)
@@ -329,6 +323,9 @@ class StreamingSynthesizer:
         self.config = config
         self.hop = int(round(config.fs * config.frame_period / 1000.0))
         self.bins = config.resolved_fft_size // 2 + 1
+        # Frames past a sample that synthesis needs before it: the next pulse
+        # (one period of the lowest F0) and the frame WORLD interpolates towards.
+        self.lookahead_frames = int(math.ceil(config.fs / config.f0_floor / self.hop)) + 2
         self._lib = _world()
         self._mem = ctypes.create_string_buffer(_STRUCT_BYTES)
         self._lib.InitializeSynthesizer(config.fs, config.frame_period, config.resolved_fft_size, self.hop, ring,
@@ -339,8 +336,6 @@ class StreamingSynthesizer:
             raise RuntimeError(f"pyworld {pyworld.__version__}: WORLD's synthesizer struct is not laid out as "
                                f"expected (read {got}); streaming synthesis is unavailable")
         self._alive = collections.deque(maxlen=ring + 2)
-        self.ring = ring
-        self.frames = 0
 
     def push(self, f0: np.ndarray, sp: np.ndarray, ap: np.ndarray) -> np.ndarray:
         """Add frames (f0 (T,), power envelope (T, bins), aperiodicity (T, bins));
@@ -354,7 +349,6 @@ class StreamingSynthesizer:
                                            rows[0].ctypes.data_as(_DOUBLE_PP), rows[1].ctypes.data_as(_DOUBLE_PP),
                                            self._mem):
                 raise RuntimeError("WORLD synthesizer: ring buffer full (frames pushed faster than drained)")
-            self.frames += len(f0)
             out.append(self._drain())
         return np.concatenate(out)
 
@@ -428,18 +422,15 @@ class StreamingConverter:
             logging.info(f"stream at {self.fs} Hz resampled to the model's {self.world.fs} Hz "
                          f"({1000 * resampler_delay / self.world.fs:.0f} ms of filter delay)")
         hop = self.analyzer.hop
-        # Sample n of the output needs: its frame and the next (WORLD interpolates
-        # between frames), the generator's group and look-ahead, the pulse after
-        # it (one period of the lowest F0), and each frame's analysis look-ahead.
-        synth_frames = int(math.ceil(self.world.fs / self.world.f0_floor / hop)) + 2
-        frames = self.generator.factor + self.generator.lookahead + synth_frames
+        # Sample n of the output needs: the generator's group and look-ahead,
+        # what synthesis needs past it, and each frame's analysis look-ahead.
+        frames = self.generator.factor + self.generator.lookahead + self.synthesizer.lookahead_frames
         self.latency_samples = frames * hop + self.analyzer.lookahead + resampler_delay
         self.match_level = match_level
         self._in_level, self._out_level = LevelMeter(self.world.fs), LevelMeter(self.world.fs)
         self._gain = 1.0
         self._f0_ap: List[Tuple[np.ndarray, np.ndarray]] = []  # converted F0 and aperiodicity awaiting their envelopes
         self._out = np.zeros(0)  # synthesised, not emitted yet
-        self._fed = 0  # model-rate samples fed to the analysis
         self._received = 0  # samples fed to the stream, at its own rate
         self._emitted = 0
         self.skipped_blocks = 0
@@ -469,11 +460,7 @@ class StreamingConverter:
             raise ValueError(f"block {self._blocks} is at {fs} Hz but the stream is at {self.fs} Hz; "
                              "start a new stream for another rate")
         self._blocks += 1
-        block = np.asarray(block, dtype=np.float64)
-        if block.ndim == 2:
-            block = block.mean(axis=1)
-        if block.ndim != 1:
-            raise ValueError(f"block {self._blocks - 1}: expected 1-D or (T, C) samples, got shape {block.shape}")
+        block = to_mono(block, name=f"block {self._blocks - 1}")
         if len(block) == 0:
             return np.zeros(0)
         if not np.all(np.isfinite(block)):
@@ -500,7 +487,6 @@ class StreamingConverter:
         return out
 
     def _step(self, block: np.ndarray, last: bool) -> np.ndarray:
-        self._fed += len(block)
         self._in_level.add(block)
         clock = time.perf_counter()
         analysed = [self.analyzer.push(block)]
@@ -551,7 +537,7 @@ class StreamingConverter:
             self._out = np.concatenate([self._out, self.synthesizer.push(f0[:n], sp, ap[:n])])
         if last:
             # Silent frames push the last pulses' responses out of WORLD's buffer.
-            tail = int(math.ceil(self.world.fs / self.world.f0_floor / self.synthesizer.hop)) + 8
+            tail = self.synthesizer.lookahead_frames + 6
             bins = self.synthesizer.bins
             flush = self.synthesizer.push(np.zeros(tail), np.full((tail, bins), 1e-16), np.ones((tail, bins)))
             self._out = np.concatenate([self._out, flush])

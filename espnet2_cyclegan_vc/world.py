@@ -146,13 +146,19 @@ def load_wav(path: str, fs: int) -> np.ndarray:
     return prepare_wav(wav, file_fs, fs, name=path)
 
 
-def prepare_wav(wav: np.ndarray, file_fs: int, fs: int, name: str = "<array>") -> np.ndarray:
-    """Down-mix (T, C) or (T,) audio to mono and resample it from file_fs to fs."""
+def to_mono(wav: np.ndarray, name: str = "<array>") -> np.ndarray:
+    """(T,) float64 from (T,) or (T, C) audio, channels averaged."""
     wav = np.asarray(wav, dtype=np.float64)
     if wav.ndim == 2:
         wav = wav.mean(axis=1)
     if wav.ndim != 1:
         raise AudioError(f"{name}: expected 1-D or 2-D audio, got shape {wav.shape}")
+    return wav
+
+
+def prepare_wav(wav: np.ndarray, file_fs: int, fs: int, name: str = "<array>") -> np.ndarray:
+    """Down-mix (T, C) or (T,) audio to mono and resample it from file_fs to fs."""
+    wav = to_mono(wav, name)
     if len(wav) == 0:
         raise AudioError(f"{name}: audio has no samples")
     if not np.all(np.isfinite(wav)):
@@ -178,6 +184,19 @@ def analyze_envelope(wav: np.ndarray, config: WorldConfig, name: str = "<array>"
     return f0, sp
 
 
+def estimate_f0(wav: np.ndarray, config: WorldConfig) -> Tuple[np.ndarray, np.ndarray]:
+    """(f0, frame times) of a contiguous float64 signal by config.f0_method,
+    before refine_f0 (dio's estimate is refined by StoneMask; harvest's is final)."""
+    method = pyworld.harvest if config.f0_method == "harvest" else pyworld.dio
+    return method(wav, config.fs, f0_floor=config.f0_floor, f0_ceil=config.f0_ceil,
+                  frame_period=config.frame_period)
+
+
+def refine_f0(wav: np.ndarray, f0: np.ndarray, t: np.ndarray, config: WorldConfig) -> np.ndarray:
+    """StoneMask refinement of dio's F0 at times t (any subset of frames); harvest's F0 as it is."""
+    return pyworld.stonemask(wav, f0, t, config.fs) if config.f0_method == "dio" else f0
+
+
 def _f0_and_envelope(wav: np.ndarray, config: WorldConfig, name: str) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(f0, frame times, sp) of analyze_envelope; d4c needs the times."""
     if len(wav) < config.resolved_fft_size // 4:
@@ -187,17 +206,8 @@ def _f0_and_envelope(wav: np.ndarray, config: WorldConfig, name: str) -> Tuple[n
         )
     if not np.any(wav):
         raise AudioError(f"{name}: audio is all zeros (digital silence)")
-    if config.f0_method == "harvest":
-        f0, t = pyworld.harvest(
-            wav, config.fs, f0_floor=config.f0_floor, f0_ceil=config.f0_ceil,
-            frame_period=config.frame_period,
-        )
-    else:
-        f0, t = pyworld.dio(
-            wav, config.fs, f0_floor=config.f0_floor, f0_ceil=config.f0_ceil,
-            frame_period=config.frame_period,
-        )
-        f0 = pyworld.stonemask(wav, f0, t, config.fs)
+    f0, t = estimate_f0(wav, config)
+    f0 = refine_f0(wav, f0, t, config)
     sp = pyworld.cheaptrick(wav, f0, t, config.fs, f0_floor=config.f0_floor, fft_size=config.resolved_fft_size)
     for key, value in (("f0", f0), ("sp", sp)):
         if not np.all(np.isfinite(value)):
