@@ -17,7 +17,7 @@ PIP_VERSION := pip<24.1
 LATEST_TESTS := test/cyclegan test/cyclegan_vc test/cyclegan_vc2 test/layers test/scoring test/schedulers test/tasks test/train \
 	test/test_espnet_model.py test/test_f0.py test/test_fileio.py test/test_model_io.py test/bin/test_vc_inference.py test/bin/test_vc_score.py test/bin/test_samples_page.py \
 	test/bin/test_extract_world_feats.py test/bin/test_compute_logf0_stats.py test/bin/test_entry_points.py \
-	test/test_audio.py test/test_conversion.py test/bin/test_pack_model.py test/test_streaming.py
+	test/test_audio.py test/test_conversion.py test/bin/test_pack_model.py test/test_streaming.py test/test_world.py
 
 .PHONY: install install-latest demo test test-latest mutation known-defects clean-venv
 
