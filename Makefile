@@ -44,10 +44,10 @@ demo: install
 	cd egs2/mini_vc/vc1 && ./run.sh
 
 test: install
-	$(VENV)/bin/python -m pytest -q test
+	$(VENV)/bin/python -m pytest -q --durations=25 test
 
 test-latest: install-latest
-	$(VENV_LATEST)/bin/python -m pytest -q $(LATEST_TESTS)
+	$(VENV_LATEST)/bin/python -m pytest -q --durations=10 $(LATEST_TESTS)
 
 # Not in CI (an hour or more on 2 cores): mutation testing of the core modules
 # against the fast tests (settings in setup.cfg), then the surviving mutants.
