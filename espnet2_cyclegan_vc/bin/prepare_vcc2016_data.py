@@ -14,7 +14,12 @@ each with wav.scp, utt2spk and spk2utt (LC_ALL=C sorted, utterance ids
   speaker's training range (never trained on by that speaker, disjoint from
   the evaluation sentences); with --dev_from own, held out from the end of
   the speaker's own training range instead (for corpora in which a speaker
-  only recorded its own range). Used only for ESPnet's validation losses.
+  only recorded its own range). Used for ESPnet's validation losses, and
+  for judging settings without touching the evaluation sentences: each dev
+  dir also gets ref_wav.scp, the other speaker's recordings of the same
+  sentences, so stages 5-6 score it (--test_sets "dev_<src> dev_<trg>").
+  Where the other speaker did not record them, ref_wav.scp is left out and
+  the log says so.
 - eval: the evaluation ids, for both speakers (parallel, for scoring).
 
 Files are selected by id, never by globbing, since some copies of
@@ -64,19 +69,30 @@ def get_parser():
     return parser
 
 
-def write_data_dir(outdir: Path, spk: str, entries) -> bool:
+def _scp(entries) -> str:
+    return "".join(f"{utt} {path}\n" for utt, path in sorted(entries, key=lambda e: e[0].encode()))
+
+
+def write_data_dir(outdir: Path, spk: str, entries, ref_entries=None) -> bool:
     """entries: (utt_id, wav_path); writes atomically, sorted as LC_ALL=C does.
 
-    A file whose content would not change is left alone (a re-run keeps its
-    modification time). Returns whether anything was written.
+    ref_entries, where given, become ref_wav.scp (the parallel reference that
+    stage 6 scores the dir's conversions against); where not, a stale
+    ref_wav.scp is removed. A file whose content would not change is left
+    alone (a re-run keeps its modification time). Returns whether anything
+    was written.
     """
     outdir.mkdir(parents=True, exist_ok=True)
     entries = sorted(entries, key=lambda e: e[0].encode())
     files = {
-        "wav.scp": "".join(f"{utt} {path}\n" for utt, path in entries),
+        "wav.scp": _scp(entries),
         "utt2spk": "".join(f"{utt} {spk}\n" for utt, _ in entries),
         "spk2utt": f"{spk} {' '.join(utt for utt, _ in entries)}\n",
     }
+    if ref_entries is not None:
+        files["ref_wav.scp"] = _scp(ref_entries)
+    elif (outdir / "ref_wav.scp").exists():
+        (outdir / "ref_wav.scp").unlink()
     written = False
     for name, content in files.items():
         path = outdir / name
@@ -134,8 +150,17 @@ def prepare(db, srcspk, trgspk, outdir, src_train_ids, trg_train_ids, eval_ids, 
         raise FileNotFoundError(
             f"{len(missing)} wav files missing from {db}, e.g. {missing[0]}"
         )
+    # Parallel references of the dev sets: the other speaker saying the same
+    # sentences, where the corpus has them.
+    refs = {}
+    for name, other, ids in ((f"dev_{srcspk}", trgspk, src_dev), (f"dev_{trgspk}", srcspk, trg_dev)):
+        paths = [(f"{other}_{i}", (db / "vcc2016_training" / other / f"{i}.wav").resolve()) for i in ids]
+        if all(path.is_file() for _, path in paths):
+            refs[name] = [(utt, str(path)) for utt, path in paths]
+        else:
+            logging.info(f"{outdir / name}: no ref_wav.scp, {other} did not record its sentences")
     for name, (spk, entries) in resolved.items():
-        written = write_data_dir(outdir / name, spk, entries)
+        written = write_data_dir(outdir / name, spk, entries, refs.get(name))
         logging.info(f"{outdir / name}: {len(entries)} utterances{'' if written else ', up to date'}")
 
 

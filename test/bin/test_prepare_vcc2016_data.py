@@ -54,6 +54,11 @@ def test_non_parallel_split_and_parallel_evaluation(corpus, tmp_path):
     # dev: the speaker's utterances of the other speaker's training sentences.
     assert [u for u, _ in read(out / "dev_SF1/wav.scp")] == ["SF1_100011", "SF1_100012"]
     assert [u for u, _ in read(out / "dev_TM3/wav.scp")] == ["TM3_100005", "TM3_100006"]
+    # Their parallel references: the other speaker saying the same sentences.
+    assert read(out / "dev_SF1/ref_wav.scp") == [
+        [f"TM3_{i}", str((corpus / "vcc2016_training/TM3" / f"{i}.wav").resolve())] for i in (100011, 100012)]
+    assert [u for u, _ in read(out / "dev_TM3/ref_wav.scp")] == ["SF1_100005", "SF1_100006"]
+    assert not (out / "train_SF1/ref_wav.scp").exists() and not (out / "eval_SF1/ref_wav.scp").exists()
     for name in ("train_SF1", "dev_TM3", "eval_TM3"):
         keys = [u for u, _ in read(out / name / "wav.scp")]
         assert keys == sorted(keys, key=str.encode)
@@ -67,6 +72,20 @@ def test_dev_held_out_from_own_range(corpus, tmp_path):
     run_prepare(corpus, out, dev_from="own")
     assert len(read(out / "train_SF1/wav.scp")) == 4
     assert [u for u, _ in read(out / "dev_SF1/wav.scp")] == ["SF1_100005", "SF1_100006"]
+    assert [u for u, _ in read(out / "dev_SF1/ref_wav.scp")] == ["TM3_100005", "TM3_100006"]
+
+
+def test_dev_reference_left_out_where_the_other_speaker_did_not_record_it(corpus, tmp_path):
+    out = tmp_path / "data"
+    run_prepare(corpus, out, dev_from="own")
+    assert (out / "dev_SF1/ref_wav.scp").is_file()
+    # dev_SF1 holds SF1's own 100005-100006; TM3 (trained on 100007-100012)
+    # loses one of them, so dev_SF1 cannot be scored and its stale reference goes.
+    (corpus / "vcc2016_training/TM3/100006.wav").unlink()
+    run_prepare(corpus, out, dev_from="own")
+    assert not (out / "dev_SF1/ref_wav.scp").exists()
+    assert [u for u, _ in read(out / "dev_SF1/wav.scp")] == ["SF1_100005", "SF1_100006"]
+    assert [u for u, _ in read(out / "dev_TM3/ref_wav.scp")] == ["SF1_100011", "SF1_100012"]
 
 
 def test_unknown_speaker_is_named_before_anything_is_written(corpus, tmp_path):
