@@ -12,7 +12,8 @@ recipes' training files (egs2/) and the VCC2016 corpus beside the checkout.
 The main output is one table. Rows: three configurations (the VCC2016 CPU
 configuration, egs2/vcc2016/vc1/conf/train_cyclegan_vc_cpu.yaml; the mini
 recipe's egs2/mini_vc/vc1/conf/train_mini.yaml; the paper's widths, the task's
-defaults at batch 1) x the step settings of STEPS (separate generator passes;
+defaults at batch 1; with --configs, also the studies' candidates in
+CONFIGS) x the step settings of STEPS (separate generator passes;
 batched passes, the step of 2026-12-06 and the speed-up's reference; fused
 Adam; fused Adam with bfloat16 autocast of the networks, only where the CPU
 has bfloat16 instructions), each applied over the configuration's own file
@@ -85,7 +86,10 @@ CONFIGS = {
     "cpu": ("CPU configuration (vcc2016 train_cyclegan_vc_cpu.yaml)", RECIPE_CONF / "train_cyclegan_vc_cpu.yaml"),
     "mini": ("mini (mini_vc train_mini.yaml)", REPO / "egs2/mini_vc/vc1/conf/train_mini.yaml"),
     "paper": ("paper's widths (task defaults, batch 1)", PAPER),
+    "cpu_patchgan": ("CPU configuration, 2-D PatchGAN discriminators (vcc2016 tuning/train_cyclegan_vc_cpu_patchgan.yaml)",
+                     RECIPE_CONF / "tuning/train_cyclegan_vc_cpu_patchgan.yaml"),
 }
+DEFAULT_CONFIGS = ("cpu", "mini", "paper")  # the others on request (--configs), for the studies
 TINY = {
     "generator_conf": dict(first_channels=8, downsample_channels=[16, 32], residual_hidden_channels=32,
                            num_residual_blocks=1, upsample_channels=[32, 16]),
@@ -875,8 +879,8 @@ def get_parser():
     parser.add_argument("--outdir", default=str(REPO / "bench/results"))
     parser.add_argument("--steps", nargs="+", choices=list(STEPS), default=list(STEPS),
                         help="Step settings of the table (default: all; bfloat16 ones only on CPUs that have it)")
-    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS),
-                        help="Rows of the table (default: all three)")
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(DEFAULT_CONFIGS),
+                        help=f"Rows of the table (default: {' '.join(DEFAULT_CONFIGS)})")
     parser.add_argument("--threads", nargs="+", type=positive_int,
                         help="Thread counts of the table (default: 1 and all available)")
     parser.add_argument("--iters", type=positive_int, help="Timed updates per row (default 10; --quick 2)")

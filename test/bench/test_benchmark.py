@@ -88,6 +88,14 @@ def test_quick_table_of_one_configuration(tmp_path):
     assert "| configuration | batch x frames | step | threads | s/update | updates/s | GFLOP/update |" in stdout
 
 
+def test_study_configuration_on_request(tmp_path):
+    """A configuration outside the default table (a study's candidate) builds
+    through the task and gets its row when asked for."""
+    assert "cpu_patchgan" not in benchmark.DEFAULT_CONFIGS
+    stdout, result = run_benchmark(tmp_path, "--configs", "cpu_patchgan", "--threads", "1", "--steps", "batched")
+    check_table(stdout, result, ["cpu_patchgan"], [1], steps=("batched",))
+
+
 @pytest.mark.slow
 def test_quick_table_of_all_configurations(tmp_path):
     stdout, result = run_benchmark(tmp_path)
