@@ -9,18 +9,14 @@ speed setting, not another training.
 import pytest
 import torch
 
-from conftest import REPO_ROOT, batch
+from conftest import D, G, REPO_ROOT, batch
 from espnet2_cyclegan_vc.tasks.vc import VCTask
 
 CPU_CONFIGS = {
     "vcc2016": REPO_ROOT / "egs2/vcc2016/vc1/conf/train_cyclegan_vc_cpu.yaml",
     "mini": REPO_ROOT / "egs2/mini_vc/vc1/conf/train_mini.yaml",
 }
-TINY = {
-    "generator_conf": dict(first_channels=8, downsample_channels=[16, 32], residual_hidden_channels=32,
-                           num_residual_blocks=1, upsample_channels=[32, 16]),
-    "discriminator_conf": dict(first_channels=8, downsample_channels=[8, 16, 16]),
-}
+TINY = {"generator_conf": G, "discriminator_conf": D}  # conftest's tiny networks
 
 
 def task_args(config, **options):
