@@ -88,6 +88,9 @@ CONFIGS = {
     "paper": ("paper's widths (task defaults, batch 1)", PAPER),
     "cpu_patchgan": ("CPU configuration, 2-D PatchGAN discriminators (vcc2016 tuning/train_cyclegan_vc_cpu_patchgan.yaml)",
                      RECIPE_CONF / "tuning/train_cyclegan_vc_cpu_patchgan.yaml"),
+    "cpu_patchgan_2step": ("CPU configuration, 2-D PatchGAN, two-step adversarial loss "
+                           "(vcc2016 tuning/train_cyclegan_vc_cpu_patchgan_2step.yaml)",
+                           RECIPE_CONF / "tuning/train_cyclegan_vc_cpu_patchgan_2step.yaml"),
 }
 DEFAULT_CONFIGS = ("cpu", "mini", "paper")  # the others on request (--configs), for the studies
 TINY = {
